@@ -1,0 +1,1 @@
+//! Perceptual hashing: PDQ for images, vPDQ for videos, and a Hamming-distance index.

@@ -1,0 +1,1 @@
+//! The evidence vault: media stored content-addressed and encrypted at rest.
