@@ -112,6 +112,72 @@ pub struct FileDigests {
     pub sha256: Sha256,
 }
 
+/// Computes MD5, SHA-1 and SHA-256 in one pass over streamed bytes.
+///
+/// Implements [`std::io::Write`], so `std::io::copy(&mut reader, &mut digester)` hashes a stream
+/// without holding it in memory.
+#[derive(Default, Clone)]
+pub struct Digester {
+    md5: md5::Md5,
+    sha1: sha1::Sha1,
+    sha256: sha2::Sha256,
+    len: u64,
+}
+
+impl Digester {
+    /// A digester that has seen no bytes yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds more bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        use sha2::Digest as _;
+        self.md5.update(bytes);
+        self.sha1.update(bytes);
+        self.sha256.update(bytes);
+        self.len += bytes.len() as u64;
+    }
+
+    /// Number of bytes fed so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when no byte has been fed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The three digests of everything fed.
+    pub fn finish(self) -> FileDigests {
+        use sha2::Digest as _;
+        FileDigests {
+            md5: Md5(self.md5.finalize().into()),
+            sha1: Sha1(self.sha1.finalize().into()),
+            sha256: Sha256(self.sha256.finalize().into()),
+        }
+    }
+
+    /// Digests of a byte slice.
+    pub fn digest(bytes: &[u8]) -> FileDigests {
+        let mut d = Self::new();
+        d.update(bytes);
+        d.finish()
+    }
+}
+
+impl std::io::Write for Digester {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +186,10 @@ mod tests {
     fn parses_either_case_and_writes_lower_case() {
         let d = Md5::parse(" D41D8CD98F00B204E9800998ECF8427E\n").expect("valid md5");
         assert_eq!(d.to_hex(), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(d, Md5::parse("d41d8cd98f00b204e9800998ecf8427e").expect("valid"));
+        assert_eq!(
+            d,
+            Md5::parse("d41d8cd98f00b204e9800998ecf8427e").expect("valid")
+        );
     }
 
     #[test]
@@ -129,6 +198,21 @@ mod tests {
         assert_eq!(err.expected, 40);
         assert!(Sha256::parse(&"zz".repeat(32)).is_err());
         assert!(Md5::parse(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn digester_matches_known_vectors() {
+        let d = Digester::digest(b"abc");
+        assert_eq!(d.md5.to_hex(), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(d.sha1.to_hex(), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            d.sha256.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let mut streamed = Digester::new();
+        std::io::copy(&mut &b"abc"[..], &mut streamed).expect("in memory");
+        assert_eq!(streamed.len(), 3);
+        assert_eq!(streamed.finish(), d);
     }
 
     #[test]

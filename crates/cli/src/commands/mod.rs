@@ -22,7 +22,12 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
     /// Folder holding the database, the evidence vault and the keys.
-    #[arg(long, global = true, env = "SAFEGUARD_DATA_DIR", default_value = "data")]
+    #[arg(
+        long,
+        global = true,
+        env = "SAFEGUARD_DATA_DIR",
+        default_value = "data"
+    )]
     pub data_dir: PathBuf,
     /// Database URL (sqlite://… or postgres://…); defaults to SQLite in the data folder.
     #[arg(long, global = true, env = "SAFEGUARD_DATABASE_URL")]
