@@ -112,7 +112,8 @@ impl Role {
             Self::Admin => true,
             Self::Analyst => matches!(
                 permission,
-                P::ReadReports
+                P::SubmitReports
+                    | P::ReadReports
                     | P::WriteReports
                     | P::ViewMedia
                     | P::ManagePackages
@@ -128,7 +129,8 @@ impl Role {
             ),
             Self::Reviewer => matches!(permission, P::ReadReports | P::ApprovePublication),
             Self::Auditor => matches!(permission, P::ReadAudit | P::ReadStatistics),
-            Self::Reporter => matches!(permission, P::SubmitReports),
+            // A reporting company reads back only its own submissions (visibility does that).
+            Self::Reporter => matches!(permission, P::SubmitReports | P::ReadReports),
         }
     }
 }
@@ -286,6 +288,7 @@ impl<'de> Deserialize<'de> for Username {
 
 /// Database identifier of an organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct OrgId(pub i64);
 
@@ -330,6 +333,81 @@ impl Principal {
     }
 }
 
+/// A permission known at compile time, so that a use case can demand proof of it in its
+/// signature (see [`Granted`]).
+pub trait RequiredPermission {
+    const PERMISSION: Permission;
+}
+
+/// Marker types, one per [`Permission`].
+pub mod perm {
+    use super::{Permission, RequiredPermission};
+
+    macro_rules! markers {
+        ($($name:ident),+ $(,)?) => {$(
+            #[doc = concat!("Proof marker for [`Permission::", stringify!($name), "`].")]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl RequiredPermission for $name {
+                const PERMISSION: Permission = Permission::$name;
+            }
+        )+};
+    }
+
+    markers!(
+        SubmitReports,
+        ReadReports,
+        WriteReports,
+        ViewMedia,
+        ManagePackages,
+        ReceivePackages,
+        ManageKnownMaterial,
+        ApprovePublication,
+        ReadAudit,
+        ReadStatistics,
+        Administer,
+    );
+}
+
+/// Proof that a caller holds permission `P`. It can only be made by [`Granted::check`], and use
+/// cases take it instead of a bare [`Principal`], so a code path that forgot the check does not
+/// compile. What the caller may see within that permission (its organisation's reports) is
+/// checked by each use case.
+#[derive(Debug, Clone)]
+pub struct Granted<P> {
+    principal: Principal,
+    _permission: std::marker::PhantomData<P>,
+}
+
+/// The caller lacks a permission.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the role {role} may not {permission:?}")]
+pub struct Denied {
+    pub role: Role,
+    pub permission: Permission,
+}
+
+impl<P: RequiredPermission> Granted<P> {
+    /// Checks the permission.
+    pub fn check(principal: Principal) -> Result<Self, Denied> {
+        if principal.can(P::PERMISSION) {
+            Ok(Self {
+                principal,
+                _permission: std::marker::PhantomData,
+            })
+        } else {
+            Err(Denied {
+                role: principal.role,
+                permission: P::PERMISSION,
+            })
+        }
+    }
+
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,11 +437,26 @@ mod tests {
     #[test]
     fn reporters_only_submit_and_auditors_only_read_audit() {
         assert!(Role::Reporter.allows(Permission::SubmitReports));
-        assert!(!Role::Reporter.allows(Permission::ReadReports));
+        assert!(!Role::Reporter.allows(Permission::ViewMedia));
         assert!(Role::Auditor.allows(Permission::ReadAudit));
         assert!(!Role::Auditor.allows(Permission::ViewMedia));
         assert!(!Role::Analyst.allows(Permission::Administer));
         assert!(Role::Admin.allows(Permission::Administer));
+    }
+
+    #[test]
+    fn granted_is_made_only_for_roles_that_hold_the_permission() {
+        let principal = |role| Principal {
+            user: UserId(1),
+            username: Username::parse("u").expect("valid"),
+            org: OrgId(1),
+            org_kind: OrgKind::Hotline,
+            role,
+        };
+        assert!(Granted::<perm::ReadAudit>::check(principal(Role::Auditor)).is_ok());
+        let denied = Granted::<perm::ViewMedia>::check(principal(Role::Auditor))
+            .expect_err("auditors see no media");
+        assert_eq!(denied.permission, Permission::ViewMedia);
     }
 
     #[test]

@@ -69,6 +69,20 @@ macro_rules! digest_type {
             }
         }
 
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(concat!("^[0-9a-f]{", stringify!($len), "}$").replace(stringify!($len), &($len * 2).to_string())))
+                    .description(Some(concat!($label, " digest, lower-case hexadecimal")))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
+
         impl FromStr for $name {
             type Err = DigestParseError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -106,6 +120,7 @@ digest_type!(
 
 /// The three exact digests of one file, computed in one pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileDigests {
     pub md5: Md5,
     pub sha1: Sha1,

@@ -14,6 +14,7 @@ use crate::digest::FileDigests;
 
 /// Database identifier of a report. CyberTipline clients see it as their `reportId` (an `xs:long`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct ReportId(pub i64);
 
@@ -58,6 +59,19 @@ macro_rules! wire_enum {
                 f.write_str(self.code())
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($code),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
 
         impl FromStr for $name {
             type Err = UnknownValue;
@@ -228,8 +242,10 @@ wire_enum! {
 /// One IP address seen in connection with a report, with the event and time it was captured.
 /// An address alone means little: it is the address *at that time* that identifies a subscriber.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IpEvent {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "192.0.2.10"))]
     pub ip: IpAddr,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<CaptureEvent>,
@@ -247,6 +263,7 @@ pub struct IpEvent {
 
 /// A device identifier (IMEI, ICCID, SSID, advertising ID...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeviceId {
     pub id_type: String,
@@ -263,6 +280,7 @@ pub struct DeviceId {
 
 /// A phone number as reported; normalisation to E.164 happens in geolocation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Phone {
     pub number: String,
@@ -275,6 +293,7 @@ pub struct Phone {
 
 /// A postal address.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,6 +314,7 @@ pub struct Address {
 
 /// A person or account named in a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Party {
     pub role: PartyRole,
@@ -365,6 +385,7 @@ impl Party {
 
 /// The channel of the incident (web page, chat, e-mail...), with what the reporter said of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Channel {
     pub kind: ChannelKind,
@@ -390,6 +411,7 @@ pub struct Channel {
 
 /// What the report says about the incident itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Incident {
     pub incident_type: IncidentType,
@@ -408,6 +430,7 @@ pub struct Incident {
 
 /// What the reporter says about law enforcement already involved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LawEnforcement {
     pub agency_name: String,
@@ -424,6 +447,7 @@ pub struct LawEnforcement {
 
 /// A report as submitted, before it is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewReport {
     pub incident: Incident,
@@ -445,6 +469,7 @@ pub struct NewReport {
 
 /// A field that breaks a rule, with the path of the field (`incident.occurred_at`, `parties[2].age`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{field}: {message}")]
 pub struct FieldError {
     pub field: String,
@@ -655,6 +680,7 @@ fn check_ip_events(
 
 /// A file attached to a report. The bytes live in the evidence vault under their SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportFile {
     /// The public 32-hex file id handed to the reporter.
     pub file_id: String,
@@ -683,6 +709,7 @@ pub struct ReportFile {
 
 /// A stored report: what was submitted plus what the instance knows of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub id: ReportId,
     /// Globally unique id, stable across federated instances.

@@ -1,1 +1,10 @@
-//! The use cases that tie the domain, formats, geolocation, hashing and storage together.
+//! The use cases that tie the domain, formats, geolocation, hashing and storage together. Each
+//! module is one capability with a narrow API; callers (the server, the command line) pass proof
+//! of permission ([`safeguard_domain::account::Granted`]) and get typed errors back.
+
+pub mod accounts;
+pub mod demo;
+mod error;
+pub mod reports;
+
+pub use error::EngineError;

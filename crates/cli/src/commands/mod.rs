@@ -1,7 +1,12 @@
-//! One module per subcommand.
+//! One module per subcommand. Each parses its arguments and calls library code.
 
+mod accounts;
+mod audit;
+mod demo;
 mod geo;
 mod hash;
+mod runtime;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +24,7 @@ pub struct Cli {
 }
 
 /// Options every command takes.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
     /// Folder holding the database, the evidence vault and the keys.
     #[arg(
@@ -29,13 +34,31 @@ pub struct GlobalArgs {
         default_value = "data"
     )]
     pub data_dir: PathBuf,
-    /// Database URL (sqlite://… or postgres://…); defaults to SQLite in the data folder.
+    /// Database URL (sqlite://PATH or postgres://…); defaults to SQLite in the data folder.
     #[arg(long, global = true, env = "SAFEGUARD_DATABASE_URL")]
     pub database_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the server.
+    Serve(serve::ServeArgs),
+    /// Fill a fresh database with fictional demo data, then run the server.
+    Demo(demo::DemoArgs),
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(accounts::OrgCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(accounts::UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(accounts::TokenCommand),
+    /// Check or export the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Hash media files: MD5, SHA-1, SHA-256, PDQ, and vPDQ for videos.
     Hash(hash::HashArgs),
     /// Geolocate IP addresses.
@@ -43,8 +66,21 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = cli.global;
     match cli.command {
-        Command::Hash(args) => hash::run(&cli.global, args),
-        Command::Geo(args) => geo::run(&cli.global, args),
+        Command::Serve(args) => runtime::block_on(serve::run(global, args)),
+        Command::Demo(args) => runtime::block_on(demo::run(global, args)),
+        Command::Migrate => runtime::block_on(async move {
+            let store = runtime::open_store(&global).await?;
+            store.migrate().await?;
+            println!("database schema is up to date");
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Org(cmd) => runtime::block_on(accounts::org(global, cmd)),
+        Command::User(cmd) => runtime::block_on(accounts::user(global, cmd)),
+        Command::Token(cmd) => runtime::block_on(accounts::token(global, cmd)),
+        Command::Audit(cmd) => runtime::block_on(audit::run(global, cmd)),
+        Command::Hash(args) => hash::run(&global, args),
+        Command::Geo(args) => geo::run(&global, args),
     }
 }

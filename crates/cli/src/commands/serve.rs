@@ -1,0 +1,68 @@
+//! `safeguard serve`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use safeguard_server::{AppState, ServerConfig};
+use safeguard_store::Store;
+
+use super::{runtime, GlobalArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, env = "SAFEGUARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    runtime::init_logging("info,sqlx=warn,tower_http=warn");
+    let store = runtime::open_store(&global).await?;
+    serve(store, args.listen, None).await
+}
+
+/// Serves until SIGINT or SIGTERM. `banner` is printed after the address.
+pub async fn serve(
+    store: Store,
+    listen: SocketAddr,
+    banner: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let local = listener.local_addr()?;
+    // Printed (and flushed) only once the socket accepts connections: scripts wait for this line.
+    println!("Safeguard listening on http://{local}");
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    let state = AppState::new(store.clone(), ServerConfig::default());
+    safeguard_server::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing open requests");
+}

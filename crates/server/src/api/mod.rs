@@ -1,0 +1,51 @@
+//! The JSON API under `/api/v1`, and its OpenAPI document.
+
+mod health;
+pub mod reports;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use crate::state::{AppState, ServerConfig};
+
+pub(crate) fn router(config: &ServerConfig) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/reports", get(reports::list).post(reports::create))
+        .route("/api/v1/reports/{id}", get(reports::get))
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .layer(DefaultBodyLimit::max(config.max_json_body))
+}
+
+pub(crate) fn health_router() -> Router<AppState> {
+    Router::new().route("/healthz", get(health::healthz))
+}
+
+/// The OpenAPI document of the JSON API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Safeguard API", description = "Cross-border handling of online child sexual exploitation reports."),
+    paths(reports::create, reports::get, reports::list),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
