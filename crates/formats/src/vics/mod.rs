@@ -204,7 +204,7 @@ impl VicsDocument {
     /// Media in one extra unnamed case); a `#Media` layout flattens cases into one list.
     pub fn write<W: Write>(&self, out: W, layout: VicsLayout) -> Result<W, VicsError> {
         let kind = layout.kind;
-        let mut w = VicsWriter::new(out, layout)?;
+        let mut w = VicsWriter::with_envelope(out, layout, &self.extra)?;
         match kind {
             VicsKind::Media => {
                 for m in self.all_media() {

@@ -114,12 +114,27 @@ pub struct VicsWriter<W: Write> {
 
 impl<W: Write> VicsWriter<W> {
     /// Writes the envelope and opens the `value` array.
-    pub fn new(mut out: W, layout: VicsLayout) -> Result<Self, VicsError> {
+    pub fn new(out: W, layout: VicsLayout) -> Result<Self, VicsError> {
+        Self::with_envelope(out, layout, &Extra::new())
+    }
+
+    /// Writes the envelope with extra top-level keys (those a reader kept in
+    /// [`super::VicsHeader::extra`]) and opens the `value` array.
+    pub fn with_envelope(mut out: W, layout: VicsLayout, extra: &Extra) -> Result<Self, VicsError> {
         let (key, context) = layout.context();
         out.write_all(b"{")?;
         serde_json::to_writer(&mut out, key).map_err(io_error)?;
         out.write_all(b":")?;
         serde_json::to_writer(&mut out, &context).map_err(io_error)?;
+        for (k, v) in extra {
+            if k == "value" || k == "@odata.context" || k == "odata.metadata" {
+                continue;
+            }
+            out.write_all(b",")?;
+            serde_json::to_writer(&mut out, k).map_err(io_error)?;
+            out.write_all(b":")?;
+            serde_json::to_writer(&mut out, v).map_err(io_error)?;
+        }
         out.write_all(b",\"value\":[")?;
         Ok(Self {
             out,
