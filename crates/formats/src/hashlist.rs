@@ -23,6 +23,7 @@ use crate::icse::{cell_text, sniff_delimiter, Replay};
 use crate::known_media::{
     HashKind, HashParseError, KnownHashes, KnownMediaRecord, SourceFormat, SourceRef,
 };
+use crate::line_tracker::LineTracker;
 
 /// How hashes whose kind the text does not say are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +193,7 @@ enum Body<R: Read> {
         line: u64,
     },
     Csv {
-        csv: csv::Reader<Replay<R>>,
+        csv: csv::Reader<LineTracker<Replay<R>>>,
         roles: Vec<Role>,
         record: csv::ByteRecord,
     },
@@ -366,12 +367,19 @@ impl<R: Read> HashListReader<R> {
                 ),
             });
         };
-        let csv = csv::ReaderBuilder::new()
+        let mut csv = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(has_header)
             .flexible(false)
             .comment(Some(b'#'))
-            .from_reader(replay);
+            .from_reader(LineTracker::new(replay, true));
+        if has_header {
+            // Reading the header now keeps the line numbers of the records right.
+            csv.byte_headers().map_err(|e| HashListError::Header {
+                line: first_line_no,
+                message: e.to_string(),
+            })?;
+        }
         Ok(Self {
             body: Body::Csv {
                 csv,
@@ -452,7 +460,7 @@ impl<R: Read> HashListReader<R> {
             Ok(false) => return None,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| csv.get_ref().line_of(p.byte()));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     self.done = true;
                 }
@@ -467,7 +475,9 @@ impl<R: Read> HashListReader<R> {
             }
         }
         self.ordinal += 1;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = csv
+            .get_ref()
+            .line_of(record.position().map_or(0, |p| p.byte()));
         let mut hashes = KnownHashes::default();
         let mut kind = None;
         let mut value = None;

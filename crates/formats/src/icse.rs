@@ -14,6 +14,7 @@ use safeguard_domain::digest::{Md5, Sha1};
 use crate::known_media::{
     parse_flag, KnownHashes, KnownMediaRecord, PhotoDna, SourceFormat, SourceRef,
 };
+use crate::line_tracker::LineTracker;
 
 /// A column of the ICSE export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -233,7 +234,11 @@ pub(crate) fn cell_text(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn csv_error(e: &csv::Error, fallback_line: u64) -> IcseError {
-    let line = e.position().map_or(fallback_line, |p| p.line());
+    csv_error_at(e, e.position().map_or(fallback_line, |p| p.line()))
+}
+
+/// A CSV error at a line computed by the caller.
+fn csv_error_at(e: &csv::Error, line: u64) -> IcseError {
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
@@ -245,7 +250,7 @@ pub(crate) fn csv_error(e: &csv::Error, fallback_line: u64) -> IcseError {
 
 /// Streams the rows of an ICSE export.
 pub struct IcseReader<R: Read> {
-    csv: csv::Reader<Replay<R>>,
+    csv: csv::Reader<LineTracker<Replay<R>>>,
     columns: Vec<Option<IcseColumn>>,
     unknown: Vec<String>,
     delimiter: u8,
@@ -268,7 +273,7 @@ impl<R: Read> IcseReader<R> {
             .delimiter(delimiter)
             .has_headers(true)
             .flexible(false)
-            .from_reader(replay);
+            .from_reader(LineTracker::new(replay, false));
         let headers = csv.byte_headers().map_err(|e| csv_error(&e, 1))?.clone();
         let mut columns = Vec::with_capacity(headers.len());
         let mut unknown = Vec::new();
@@ -393,7 +398,8 @@ impl<R: Read> Iterator for IcseReader<R> {
             }
             Ok(true) => {
                 self.ordinal += 1;
-                let line = self.record.position().map_or(0, |p| p.line());
+                let byte = self.record.position().map_or(0, |p| p.byte());
+                let line = self.csv.get_ref().line_of(byte);
                 Some(self.parse_row(line).map(|record| IcseRow {
                     line,
                     ordinal: self.ordinal,
@@ -401,12 +407,14 @@ impl<R: Read> Iterator for IcseReader<R> {
                 }))
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e
+                    .position()
+                    .map_or(0, |p| self.csv.get_ref().line_of(p.byte()));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     self.done = true;
                 }
                 self.ordinal += 1;
-                Some(Err(csv_error(&e, line)))
+                Some(Err(csv_error_at(&e, line)))
             }
         }
     }

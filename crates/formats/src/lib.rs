@@ -4,4 +4,5 @@
 pub mod hashlist;
 pub mod icse;
 pub mod known_media;
+mod line_tracker;
 pub mod vics;
