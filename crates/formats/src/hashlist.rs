@@ -193,7 +193,7 @@ enum Body<R: Read> {
         line: u64,
     },
     Csv {
-        csv: csv::Reader<LineTracker<Replay<R>>>,
+        csv: Box<csv::Reader<LineTracker<Replay<R>>>>,
         roles: Vec<Role>,
         record: csv::ByteRecord,
     },
@@ -382,7 +382,7 @@ impl<R: Read> HashListReader<R> {
         }
         Ok(Self {
             body: Body::Csv {
-                csv,
+                csv: Box::new(csv),
                 roles,
                 record: csv::ByteRecord::new(),
             },
