@@ -471,8 +471,10 @@ fn generated_media(i: u64) -> Media {
     m.media_id = Some(i);
     m.category = Some((i % 3) as u32);
     m.media_size = Some(1000 + i);
-    m.victim_identified = Some(i % 2 == 0);
-    m.series = (i % 5 == 0).then(|| format!("SYNTH-SERIES-{}", i % 7));
+    m.victim_identified = Some(i.is_multiple_of(2));
+    m.series = i
+        .is_multiple_of(5)
+        .then(|| format!("SYNTH-SERIES-{}", i % 7));
     m
 }
 
