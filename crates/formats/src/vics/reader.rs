@@ -184,7 +184,7 @@ impl<R: BufRead> VicsReader<R> {
             .map_err(from_scan)?;
         serde_json::from_slice::<String>(&self.buf).map_err(|e| VicsError::Syntax {
             at: shift(at, &e),
-            message: format!("invalid key: {e}"),
+            message: format!("invalid key: {}", json_message(&e)),
         })
     }
 
@@ -196,7 +196,7 @@ impl<R: BufRead> VicsReader<R> {
             .map_err(from_scan)?;
         let v = serde_json::from_slice::<Value>(&self.buf).map_err(|e| VicsError::Syntax {
             at: shift(at, &e),
-            message: e.to_string(),
+            message: json_message(&e),
         })?;
         Ok((at, v))
     }
@@ -277,7 +277,7 @@ impl<R: BufRead> VicsReader<R> {
                 return Ok(Some(Err(VicsError::Record {
                     ordinal,
                     at: shift(at, &e),
-                    message: e.to_string(),
+                    message: json_message(&e),
                 })))
             }
         };
@@ -340,9 +340,7 @@ impl<R: BufRead> VicsReader<R> {
                         });
                     }
                     if !self.seen_value {
-                        return Err(VicsError::Envelope(
-                            "no `value` array: not a VICS document".into(),
-                        ));
+                        return Err(VicsError::Envelope("no `value` array".into()));
                     }
                     return Ok(None);
                 }
@@ -496,6 +494,16 @@ fn looks_like_case(map: &Map<String, Value>) -> bool {
         .any(|(k, v)| k.eq_ignore_ascii_case("media") && v.is_array());
     let has_md5 = map.keys().any(|k| k.eq_ignore_ascii_case("md5"));
     has_media_array && !has_md5
+}
+
+/// serde_json's message without its position, which is relative to the captured value (the
+/// absolute one is in the error).
+fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
 }
 
 /// Turns a serde_json position inside a captured value into a position in the file.

@@ -121,7 +121,9 @@ impl<R: BufRead> Scanner<R> {
         self.stack.clear();
         let first = match self.peek_significant()? {
             Some(b) => b,
-            None => return Err(self.syntax("expected a value, found the end of the file")),
+            None => {
+                return Err(self.syntax("expected a value, found the end of the file (truncated?)"))
+            }
         };
         let start = self.position();
         if matches!(first, b']' | b'}' | b',' | b':') {
