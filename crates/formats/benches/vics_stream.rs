@@ -125,7 +125,10 @@ fn main() {
     }
     if let Some(i) = args.iter().position(|a| a == "--generate") {
         // `--generate PATH N`: only write a file (for profiling the parse on its own).
-        let n = args.get(i + 2).and_then(|v| v.parse().ok()).unwrap_or(100_000);
+        let n = args
+            .get(i + 2)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
         let out = BufWriter::new(File::create(&args[i + 1]).expect("create"));
         let mut w = VicsWriter::new(out, VicsLayout::default()).expect("writer");
         for k in 1..=n {

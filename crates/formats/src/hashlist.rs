@@ -134,6 +134,9 @@ impl HashListError {
     }
 }
 
+/// Longest line a plain hash list may have (a hash and a file name).
+const MAX_LINE_BYTES: u64 = 1 << 20;
+
 const VALUE_NAMES: &[&str] = &[
     "hash",
     "value",
@@ -406,13 +409,24 @@ impl<R: Read> HashListReader<R> {
         };
         loop {
             let mut raw = Vec::new();
-            match lines.read_until(b'\n', &mut raw) {
+            // A hash line is short: bound it so a file without line breaks cannot fill memory.
+            match lines
+                .by_ref()
+                .take(MAX_LINE_BYTES)
+                .read_until(b'\n', &mut raw)
+            {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(e) => return Some(Err(e.into())),
             }
             *line += 1;
             let line_no = *line;
+            if raw.len() as u64 >= MAX_LINE_BYTES && !raw.ends_with(b"\n") {
+                return Some(Err(HashListError::Io(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("line {line_no} is longer than {MAX_LINE_BYTES} bytes"),
+                ))));
+            }
             let text = cell_text(&raw);
             if text.is_empty() || text.starts_with('#') {
                 continue;

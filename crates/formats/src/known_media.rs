@@ -383,7 +383,9 @@ pub struct KnownMediaRecord {
     pub file_available: Option<bool>,
     /// ICSE `Number of submissions`.
     pub submissions: Option<u64>,
-    /// Media type: VICS `MimeType` or ICSE `Media Type` (free text).
+    /// MIME type (VICS `MimeType`, e.g. `image/jpeg`).
+    pub mime_type: Option<String>,
+    /// ICSE `Media Type` (free text such as `Image` or `Video`; not a MIME type).
     pub media_type: Option<String>,
     /// Size in bytes (VICS `MediaSize`).
     pub media_size: Option<u64>,
@@ -413,6 +415,7 @@ impl KnownMediaRecord {
             baseline: None,
             file_available: None,
             submissions: None,
+            mime_type: None,
             media_type: None,
             media_size: None,
             external_id: None,

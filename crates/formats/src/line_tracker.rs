@@ -5,11 +5,16 @@
 //! includes the skipped lines), not at the record. [`LineTracker`] sits under the CSV reader,
 //! remembers where each line starts (and whether it is blank or a comment, which the CSV reader
 //! skips) and turns a record's byte offset into the line the record really starts on. It keeps
-//! only the lines not yet handed to the caller: memory is bounded by the read-ahead.
+//! only the lines not yet handed to the caller, and refuses to read more than
+//! [`MAX_RECORD_BYTES`] past the last record asked about: that bounds both its own memory and
+//! the CSV reader's record buffer against a hostile file (one endless quoted field).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io::{self, Read};
+
+/// Largest stretch of input (one record plus the read-ahead) the CSV readers accept.
+pub(crate) const MAX_RECORD_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy)]
 struct LineStart {
@@ -30,6 +35,8 @@ pub(crate) struct LineTracker<R> {
     lines: RefCell<VecDeque<LineStart>>,
     /// 1-based number of the first line in `lines`.
     front_number: Cell<u64>,
+    /// Byte offset of the last record asked about.
+    last_asked: Cell<u64>,
 }
 
 impl<R> LineTracker<R> {
@@ -43,12 +50,14 @@ impl<R> LineTracker<R> {
             comments,
             lines: RefCell::new(VecDeque::new()),
             front_number: Cell::new(1),
+            last_asked: Cell::new(0),
         }
     }
 
     /// The 1-based line of the record whose parse began at byte `offset` (as the CSV reader
     /// reports it). Offsets must be asked in increasing order.
     pub(crate) fn line_of(&self, offset: u64) -> u64 {
+        self.last_asked.set(self.last_asked.get().max(offset));
         let mut lines = self.lines.borrow_mut();
         while lines.len() >= 2 && lines[1].start <= offset {
             lines.pop_front();
@@ -68,6 +77,15 @@ impl<R> LineTracker<R> {
 
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.offset - self.last_asked.get() > MAX_RECORD_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a single record is larger than {} MiB (unterminated quote?)",
+                    MAX_RECORD_BYTES >> 20
+                ),
+            ));
+        }
         let n = self.inner.read(buf)?;
         let lines = self.lines.get_mut();
         for (i, &b) in buf[..n].iter().enumerate() {

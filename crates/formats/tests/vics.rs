@@ -539,7 +539,7 @@ fn known_media_record_converts_to_and_from_vics() {
     let known = KnownMediaRecord::from_vics_media(m, 1, Some(3));
     assert_eq!(known.hashes.md5, Some(m.md5));
     assert_eq!(known.category, Some(2));
-    assert_eq!(known.media_type.as_deref(), Some("image/png"));
+    assert_eq!(known.mime_type.as_deref(), Some("image/png"));
     assert!(known.updated_at.is_some());
     assert_eq!(known.file_names, vec!["x.png".to_owned()]);
     let back = Media::try_from(&known).expect("has MD5");

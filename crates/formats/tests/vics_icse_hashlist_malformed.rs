@@ -293,6 +293,12 @@ fn malformed_inputs_give_located_errors() {
             &["line 1", "unrecognised"],
         ),
         (
+            "hash list line longer than 1 MiB",
+            Format::HashList,
+            format!("{MD5_1}\n{MD5_1} {}\n", "n".repeat(1 << 20)),
+            &["line 2", "longer than"],
+        ),
+        (
             "NSRL layout bad hex",
             Format::HashList,
             "\"SHA-1\",\"MD5\",\"FileName\"\r\n\"00\",\"00\",\"a\"\r\n".into(),

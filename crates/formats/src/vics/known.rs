@@ -32,7 +32,7 @@ impl KnownMediaRecord {
         r.victim_identified = media.victim_identified;
         r.offender_identified = media.offender_identified;
         r.is_distributed = media.is_distributed;
-        r.media_type = non_empty(&media.mime_type);
+        r.mime_type = non_empty(&media.mime_type);
         r.media_size = media.media_size;
         r.external_id = media.media_id.map(|id| id.to_string());
         r.updated_at = media.date_updated.as_deref().and_then(parse_timestamp);
@@ -78,7 +78,7 @@ impl TryFrom<&KnownMediaRecord> for Media {
         m.photodna = r.hashes.photodna.clone();
         m.category = r.category;
         m.media_size = r.media_size;
-        m.mime_type = r.media_type.clone();
+        m.mime_type = r.mime_type.clone();
         m.date_updated = r.updated_at.and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
                 .ok()
