@@ -4,5 +4,6 @@
 pub mod hashlist;
 pub mod icse;
 pub mod known_media;
+pub mod known_stream;
 mod line_tracker;
 pub mod vics;
