@@ -279,7 +279,7 @@ impl HashValue {
 }
 
 /// The hashes known for one piece of media, at most one of each kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KnownHashes {
     /// MD5 of the file.
     pub md5: Option<Md5>,
@@ -347,7 +347,7 @@ pub enum SourceFormat {
 }
 
 /// Where a record came from in its source file, for error messages and audit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SourceRef {
     /// The format of the source file.
     pub format: SourceFormat,
@@ -360,14 +360,17 @@ pub struct SourceRef {
 /// The union of what VICS, ICSE and hash lists say about one piece of known media.
 ///
 /// `None` always means "the source did not say", never "false".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownMediaRecord {
     /// Where the record was read.
     pub source: SourceRef,
     /// The hashes of the media.
     pub hashes: KnownHashes,
-    /// VICS category number; its meaning depends on the category scheme of the file (VICS only).
+    /// VICS category number; its meaning depends on [`Self::category_scheme`] (VICS only).
     pub category: Option<u32>,
+    /// The VICS region of the file (`Default`, `US`, `UK`, `CUSTOM`), which fixes what
+    /// `category` means; set by [`crate::known_stream::KnownMediaReader`] from the envelope.
+    pub category_scheme: Option<String>,
     /// Series name (VICS `Series`, ICSE `Series name`), as written: some VICS writers put a comma
     /// list here, see [`KnownMediaRecord::series_names`].
     pub series: Option<String>,
@@ -392,6 +395,7 @@ pub struct KnownMediaRecord {
     /// The identifier the source gives the media (VICS `MediaID`, ICSE `Image ID`).
     pub external_id: Option<String>,
     /// When the source last updated the record (VICS `DateUpdated`, when it parses as RFC 3339).
+    #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
     /// File names the media was seen under (VICS `MediaFiles[].FileName`).
     pub file_names: Vec<String>,
@@ -408,6 +412,7 @@ impl KnownMediaRecord {
             source,
             hashes: KnownHashes::default(),
             category: None,
+            category_scheme: None,
             series: None,
             victim_identified: None,
             offender_identified: None,

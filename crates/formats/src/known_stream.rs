@@ -152,7 +152,11 @@ impl<R: Read> Iterator for KnownMediaReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         Some(match &mut self.inner {
             Inner::Vics(r) => match r.next()? {
-                Ok(rec) => Ok(KnownMediaRecord::from(&rec)),
+                Ok(rec) => {
+                    let mut known = KnownMediaRecord::from(&rec);
+                    known.category_scheme = r.header().region.clone();
+                    Ok(known)
+                }
                 Err(e) => Err(e.into()),
             },
             Inner::Icse(r) => match r.next()? {

@@ -554,3 +554,25 @@ fn known_media_record_converts_to_and_from_vics() {
     let summary: BTreeMap<_, _> = [("md5", known.hashes.md5.map(|h| h.to_hex()))].into();
     assert!(summary["md5"].is_some());
 }
+
+#[test]
+fn a_hash_given_twice_is_kept_once() {
+    let pdna = "A".repeat(192);
+    let text = format!(
+        "{{\"@odata.context\":\"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media\",\"value\":[{{\"MD5\":\"00000000000000000000000000000001\",\"PhotoDNA\":\"{pdna}\",\"AlternativeHashes\":[{{\"HashName\":\"PhotoDNA\",\"HashValue\":\"{pdna}\"}},{{\"HashName\":\"SHA256\",\"HashValue\":\"{sha}\"}},{{\"HashName\":\"SHA256\",\"HashValue\":\"{other}\"}}]}}]}}",
+        sha = "ab".repeat(32),
+        other = "cd".repeat(32),
+    );
+    let doc = VicsDocument::from_slice(text.as_bytes()).expect("read");
+    let m = &doc.media[0];
+    assert!(m.photodna.is_some());
+    assert_eq!(m.sha256.map(|h| h.to_hex()), Some("ab".repeat(32)));
+    // The duplicate PhotoDNA is dropped; a second, different SHA-256 is kept as it was.
+    assert_eq!(m.alternative_hashes.len(), 1);
+    assert_eq!(m.alternative_hashes[0].hash_value, Some("cd".repeat(32)));
+    let v1 = doc.to_vec(VicsLayout::v1_2_media()).expect("write");
+    assert_eq!(
+        VicsDocument::from_slice(&v1).expect("re-read").media,
+        doc.media
+    );
+}

@@ -149,3 +149,22 @@ fn hash_list_hints_reach_the_reader_and_every_format_exports_to_a_list() {
         ]
     );
 }
+
+#[test]
+fn records_carry_the_category_scheme_and_serialise() {
+    let (_, records) = read_all(
+        &data("vics/vics2-case-synthetic.json"),
+        KnownReadOptions::default(),
+    );
+    assert!(records
+        .iter()
+        .all(|r| r.category_scheme.as_deref() == Some("US")));
+    let (_, records) = read_all(
+        &data("vics/vics2-variants-synthetic.json"),
+        KnownReadOptions::default(),
+    );
+    let json = serde_json::to_string(&records[0]).expect("serialise");
+    let back: KnownMediaRecord = serde_json::from_str(&json).expect("deserialise");
+    assert_eq!(back, records[0]);
+    assert!(back.updated_at.is_some());
+}

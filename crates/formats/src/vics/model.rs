@@ -252,7 +252,7 @@ fn describe(v: &Value) -> &'static str {
     }
 }
 
-fn flex_string(path: &str, v: Value) -> Result<Option<String>, FieldError> {
+fn flex_string(path: FieldPath<'_>, v: Value) -> Result<Option<String>, FieldError> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s)),
@@ -265,7 +265,7 @@ fn flex_string(path: &str, v: Value) -> Result<Option<String>, FieldError> {
     }
 }
 
-fn flex_bool(path: &str, v: Value) -> Result<Option<bool>, FieldError> {
+fn flex_bool(path: FieldPath<'_>, v: Value) -> Result<Option<bool>, FieldError> {
     match v {
         Value::Null => Ok(None),
         Value::Bool(b) => Ok(Some(b)),
@@ -285,7 +285,7 @@ fn flex_bool(path: &str, v: Value) -> Result<Option<bool>, FieldError> {
     }
 }
 
-fn flex_u64(path: &str, v: Value) -> Result<Option<u64>, FieldError> {
+fn flex_u64(path: FieldPath<'_>, v: Value) -> Result<Option<u64>, FieldError> {
     match v {
         Value::Null => Ok(None),
         Value::Number(n) => n.as_u64().map(Some).ok_or_else(|| {
@@ -313,7 +313,7 @@ fn flex_u64(path: &str, v: Value) -> Result<Option<u64>, FieldError> {
     }
 }
 
-fn flex_u32(path: &str, v: Value) -> Result<Option<u32>, FieldError> {
+fn flex_u32(path: FieldPath<'_>, v: Value) -> Result<Option<u32>, FieldError> {
     match flex_u64(path, v)? {
         None => Ok(None),
         Some(n) => u32::try_from(n)
@@ -322,38 +322,38 @@ fn flex_u32(path: &str, v: Value) -> Result<Option<u32>, FieldError> {
     }
 }
 
-fn hash_text(path: &str, v: Value) -> Result<Option<String>, FieldError> {
+fn hash_text(path: FieldPath<'_>, v: Value) -> Result<Option<String>, FieldError> {
     match flex_string(path, v)? {
         Some(s) if s.trim().is_empty() => Ok(None),
         other => Ok(other),
     }
 }
 
-fn parse_md5(path: &str, v: Value) -> Result<Option<Md5>, FieldError> {
+fn parse_md5(path: FieldPath<'_>, v: Value) -> Result<Option<Md5>, FieldError> {
     hash_text(path, v)?
         .map(|s| Md5::parse(&s).map_err(|e| FieldError::new(path, e.to_string())))
         .transpose()
 }
 
-fn parse_sha1(path: &str, v: Value) -> Result<Option<Sha1>, FieldError> {
+fn parse_sha1(path: FieldPath<'_>, v: Value) -> Result<Option<Sha1>, FieldError> {
     hash_text(path, v)?
         .map(|s| Sha1::parse(&s).map_err(|e| FieldError::new(path, e.to_string())))
         .transpose()
 }
 
-fn parse_sha256(path: &str, v: Value) -> Result<Option<Sha256>, FieldError> {
+fn parse_sha256(path: FieldPath<'_>, v: Value) -> Result<Option<Sha256>, FieldError> {
     hash_text(path, v)?
         .map(|s| Sha256::parse(&s).map_err(|e| FieldError::new(path, e.to_string())))
         .transpose()
 }
 
-fn parse_pdq(path: &str, v: Value) -> Result<Option<PdqHex>, FieldError> {
+fn parse_pdq(path: FieldPath<'_>, v: Value) -> Result<Option<PdqHex>, FieldError> {
     hash_text(path, v)?
         .map(|s| PdqHex::parse(&s).map_err(|e| FieldError::new(path, e.to_string())))
         .transpose()
 }
 
-fn parse_photodna(path: &str, v: Value) -> Result<Option<PhotoDna>, FieldError> {
+fn parse_photodna(path: FieldPath<'_>, v: Value) -> Result<Option<PhotoDna>, FieldError> {
     hash_text(path, v)?
         .map(|s| PhotoDna::parse(&s).map_err(|e| FieldError::new(path, e.to_string())))
         .transpose()
@@ -365,7 +365,7 @@ fn is_odata_annotation(key: &str) -> bool {
     key.starts_with("odata.") || key.starts_with("@odata.") || key.contains("@odata.")
 }
 
-fn object(path: &str, v: Value) -> Result<Map<String, Value>, FieldError> {
+fn object(path: FieldPath<'_>, v: Value) -> Result<Map<String, Value>, FieldError> {
     match v {
         Value::Object(m) => Ok(m),
         other => Err(FieldError::new(
@@ -378,7 +378,7 @@ fn object(path: &str, v: Value) -> Result<Map<String, Value>, FieldError> {
 /// A JSON object with its path inside the record.
 type PathedObject = (String, Map<String, Value>);
 
-fn objects(path: &str, v: Value) -> Result<Vec<PathedObject>, FieldError> {
+fn objects(path: FieldPath<'_>, v: Value) -> Result<Vec<PathedObject>, FieldError> {
     match v {
         Value::Null => Ok(Vec::new()),
         Value::Array(items) => items
@@ -386,7 +386,14 @@ fn objects(path: &str, v: Value) -> Result<Vec<PathedObject>, FieldError> {
             .enumerate()
             .map(|(i, item)| {
                 let p = format!("{path}[{i}]");
-                object(&p, item).map(|m| (p, m))
+                object(
+                    FieldPath {
+                        parent: &p,
+                        key: "",
+                    },
+                    item,
+                )
+                .map(|m| (p, m))
             })
             .collect(),
         other => Err(FieldError::new(
@@ -396,11 +403,40 @@ fn objects(path: &str, v: Value) -> Result<Vec<PathedObject>, FieldError> {
     }
 }
 
-fn child_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
+/// Lower-cases a key into `buf` without allocating; keys longer than the buffer are returned as
+/// they are (no known key is that long, so they fall through to `extra`).
+fn fold_key<'a>(key: &'a str, buf: &'a mut [u8; 32]) -> &'a str {
+    let bytes = key.as_bytes();
+    if bytes.len() > buf.len() || !key.is_ascii() {
+        return key;
+    }
+    let out = &mut buf[..bytes.len()];
+    for (o, b) in out.iter_mut().zip(bytes) {
+        *o = b.to_ascii_lowercase();
+    }
+    std::str::from_utf8(out).unwrap_or(key)
+}
+
+/// Where a field is inside a record, built into a string only when an error names it.
+#[derive(Clone, Copy)]
+struct FieldPath<'a> {
+    parent: &'a str,
+    key: &'a str,
+}
+
+impl std::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.parent.is_empty(), self.key.is_empty()) {
+            (true, _) => f.write_str(self.key),
+            (false, true) => f.write_str(self.parent),
+            (false, false) => write!(f, "{}.{}", self.parent, self.key),
+        }
+    }
+}
+
+impl From<FieldPath<'_>> for String {
+    fn from(p: FieldPath<'_>) -> String {
+        p.to_string()
     }
 }
 
@@ -411,24 +447,27 @@ impl MediaFile {
     fn from_json(path: &str, map: Map<String, Value>) -> Result<Self, FieldError> {
         let mut f = MediaFile::default();
         for (key, v) in map {
-            let p = child_path(path, &key);
-            match key.to_ascii_lowercase().as_str() {
+            let p = FieldPath {
+                parent: path,
+                key: &key,
+            };
+            match fold_key(&key, &mut [0u8; 32]) {
                 "md5" => {
-                    parse_md5(&p, v)?;
+                    parse_md5(p, v)?;
                 }
-                "filename" => f.file_name = flex_string(&p, v)?,
-                "filepath" => f.file_path = flex_string(&p, v)?,
-                "created" => f.created = flex_string(&p, v)?,
-                "written" => f.written = flex_string(&p, v)?,
-                "accessed" => f.accessed = flex_string(&p, v)?,
-                "deleted" => f.deleted = flex_bool(&p, v)?,
-                "unallocated" => f.unallocated = flex_bool(&p, v)?,
-                "sourceid" => f.source_id = flex_string(&p, v)?,
-                "physicallocation" => f.physical_location = flex_u64(&p, v)?,
-                "parentmd5" => f.parent_md5 = parse_md5(&p, v)?,
-                "parentfilename" => f.parent_file_name = flex_string(&p, v)?,
-                "parentfilepath" => f.parent_file_path = flex_string(&p, v)?,
-                "parentphysicallocation" => f.parent_physical_location = flex_u64(&p, v)?,
+                "filename" => f.file_name = flex_string(p, v)?,
+                "filepath" => f.file_path = flex_string(p, v)?,
+                "created" => f.created = flex_string(p, v)?,
+                "written" => f.written = flex_string(p, v)?,
+                "accessed" => f.accessed = flex_string(p, v)?,
+                "deleted" => f.deleted = flex_bool(p, v)?,
+                "unallocated" => f.unallocated = flex_bool(p, v)?,
+                "sourceid" => f.source_id = flex_string(p, v)?,
+                "physicallocation" => f.physical_location = flex_u64(p, v)?,
+                "parentmd5" => f.parent_md5 = parse_md5(p, v)?,
+                "parentfilename" => f.parent_file_name = flex_string(p, v)?,
+                "parentfilepath" => f.parent_file_path = flex_string(p, v)?,
+                "parentphysicallocation" => f.parent_physical_location = flex_u64(p, v)?,
                 _ if is_odata_annotation(&key) => {}
                 _ => {
                     f.extra.insert(key, v);
@@ -443,13 +482,16 @@ impl Exif {
     fn from_json(path: &str, map: Map<String, Value>) -> Result<Self, FieldError> {
         let mut e = Exif::default();
         for (key, v) in map {
-            let p = child_path(path, &key);
-            match key.to_ascii_lowercase().as_str() {
+            let p = FieldPath {
+                parent: path,
+                key: &key,
+            };
+            match fold_key(&key, &mut [0u8; 32]) {
                 "md5" => {
-                    parse_md5(&p, v)?;
+                    parse_md5(p, v)?;
                 }
-                "propertyname" => e.property_name = flex_string(&p, v)?,
-                "propertyvalue" => e.property_value = flex_string(&p, v)?,
+                "propertyname" => e.property_name = flex_string(p, v)?,
+                "propertyvalue" => e.property_value = flex_string(p, v)?,
                 _ if is_odata_annotation(&key) => {}
                 _ => {
                     e.extra.insert(key, v);
@@ -464,13 +506,16 @@ impl AlternativeHash {
     fn from_json(path: &str, map: Map<String, Value>) -> Result<Self, FieldError> {
         let mut h = AlternativeHash::default();
         for (key, v) in map {
-            let p = child_path(path, &key);
-            match key.to_ascii_lowercase().as_str() {
+            let p = FieldPath {
+                parent: path,
+                key: &key,
+            };
+            match fold_key(&key, &mut [0u8; 32]) {
                 "md5" => {
-                    parse_md5(&p, v)?;
+                    parse_md5(p, v)?;
                 }
-                "hashname" => h.hash_name = flex_string(&p, v)?,
-                "hashvalue" => h.hash_value = flex_string(&p, v)?,
+                "hashname" => h.hash_name = flex_string(p, v)?,
+                "hashvalue" => h.hash_value = flex_string(p, v)?,
                 _ if is_odata_annotation(&key) => {}
                 _ => {
                     h.extra.insert(key, v);
@@ -485,15 +530,18 @@ impl Segment {
     fn from_json(path: &str, map: Map<String, Value>) -> Result<Self, FieldError> {
         let mut s = Segment::default();
         for (key, v) in map {
-            let p = child_path(path, &key);
-            match key.to_ascii_lowercase().as_str() {
+            let p = FieldPath {
+                parent: path,
+                key: &key,
+            };
+            match fold_key(&key, &mut [0u8; 32]) {
                 "md5" => {
-                    parse_md5(&p, v)?;
+                    parse_md5(p, v)?;
                 }
-                "segmentindex" => s.segment_index = flex_u64(&p, v)?,
-                "start" => s.start = flex_string(&p, v)?,
-                "end" => s.end = flex_string(&p, v)?,
-                "category" => s.category = flex_u32(&p, v)?,
+                "segmentindex" => s.segment_index = flex_u64(p, v)?,
+                "start" => s.start = flex_string(p, v)?,
+                "end" => s.end = flex_string(p, v)?,
+                "category" => s.category = flex_u32(p, v)?,
                 _ if is_odata_annotation(&key) => {}
                 _ => {
                     s.extra.insert(key, v);
@@ -508,12 +556,15 @@ impl Repository {
     fn from_json(path: &str, map: Map<String, Value>) -> Result<Self, FieldError> {
         let mut r = Repository::default();
         for (key, v) in map {
-            let p = child_path(path, &key);
-            match key.to_ascii_lowercase().as_str() {
+            let p = FieldPath {
+                parent: path,
+                key: &key,
+            };
+            match fold_key(&key, &mut [0u8; 32]) {
                 "md5" => {
-                    parse_md5(&p, v)?;
+                    parse_md5(p, v)?;
                 }
-                "repositoryname" => r.repository_name = flex_string(&p, v)?,
+                "repositoryname" => r.repository_name = flex_string(p, v)?,
                 _ if is_odata_annotation(&key) => {}
                 _ => {
                     r.extra.insert(key, v);
@@ -525,56 +576,71 @@ impl Repository {
 }
 
 impl Media {
+    /// The typed hash of `kind` (MD5, SHA-1, SHA-256, PDQ, PhotoDNA), if set.
+    pub fn typed_hash(&self, kind: HashKind) -> Option<crate::known_media::HashValue> {
+        use crate::known_media::HashValue;
+        match kind {
+            HashKind::Md5 => Some(HashValue::Md5(self.md5)),
+            HashKind::Sha1 => self.sha1.map(HashValue::Sha1),
+            HashKind::Sha256 => self.sha256.map(HashValue::Sha256),
+            HashKind::Pdq => self.pdq.map(HashValue::Pdq),
+            HashKind::PhotoDna => self.photodna.clone().map(HashValue::PhotoDna),
+        }
+    }
+
     /// Reads one Media object, accepting the variants real files contain.
     pub fn from_json(map: Map<String, Value>) -> Result<Self, FieldError> {
         let mut md5 = None;
         let mut m = Media::new(Md5::from_bytes([0; 16]));
         let mut alternative = Vec::new();
         for (key, v) in map {
-            let p = key.clone();
-            match key.to_ascii_lowercase().as_str() {
-                "md5" => md5 = parse_md5(&p, v)?,
-                "mediaid" => m.media_id = flex_u64(&p, v)?,
-                "sha1" => m.sha1 = parse_sha1(&p, v)?,
-                "sha256" => m.sha256 = parse_sha256(&p, v)?,
-                "pdq" => m.pdq = parse_pdq(&p, v)?,
-                "photodna" => m.photodna = parse_photodna(&p, v)?,
-                "category" => m.category = flex_u32(&p, v)?,
-                "mediasize" => m.media_size = flex_u64(&p, v)?,
-                "mimetype" => m.mime_type = flex_string(&p, v)?,
-                "dateupdated" => m.date_updated = flex_string(&p, v)?,
-                "relativefilepath" => m.relative_file_path = flex_string(&p, v)?,
-                "isprecategorized" => m.is_precategorized = flex_bool(&p, v)?,
-                "precategorizationsource" => m.precategorization_source = flex_string(&p, v)?,
-                "issuspected" => m.is_suspected = flex_bool(&p, v)?,
-                "victimidentified" => m.victim_identified = flex_bool(&p, v)?,
-                "offenderidentified" => m.offender_identified = flex_bool(&p, v)?,
-                "isdistributed" => m.is_distributed = flex_bool(&p, v)?,
-                "series" => m.series = flex_string(&p, v)?,
-                "tags" => m.tags = flex_string(&p, v)?,
-                "comments" => m.comments = flex_string(&p, v)?,
+            let p = FieldPath {
+                parent: "",
+                key: &key,
+            };
+            match fold_key(&key, &mut [0u8; 32]) {
+                "md5" => md5 = parse_md5(p, v)?,
+                "mediaid" => m.media_id = flex_u64(p, v)?,
+                "sha1" => m.sha1 = parse_sha1(p, v)?,
+                "sha256" => m.sha256 = parse_sha256(p, v)?,
+                "pdq" => m.pdq = parse_pdq(p, v)?,
+                "photodna" => m.photodna = parse_photodna(p, v)?,
+                "category" => m.category = flex_u32(p, v)?,
+                "mediasize" => m.media_size = flex_u64(p, v)?,
+                "mimetype" => m.mime_type = flex_string(p, v)?,
+                "dateupdated" => m.date_updated = flex_string(p, v)?,
+                "relativefilepath" => m.relative_file_path = flex_string(p, v)?,
+                "isprecategorized" => m.is_precategorized = flex_bool(p, v)?,
+                "precategorizationsource" => m.precategorization_source = flex_string(p, v)?,
+                "issuspected" => m.is_suspected = flex_bool(p, v)?,
+                "victimidentified" => m.victim_identified = flex_bool(p, v)?,
+                "offenderidentified" => m.offender_identified = flex_bool(p, v)?,
+                "isdistributed" => m.is_distributed = flex_bool(p, v)?,
+                "series" => m.series = flex_string(p, v)?,
+                "tags" => m.tags = flex_string(p, v)?,
+                "comments" => m.comments = flex_string(p, v)?,
                 "mediafiles" => {
-                    for (cp, o) in objects(&p, v)? {
+                    for (cp, o) in objects(p, v)? {
                         m.media_files.push(MediaFile::from_json(&cp, o)?);
                     }
                 }
                 "exifs" | "mediametadata" => {
-                    for (cp, o) in objects(&p, v)? {
+                    for (cp, o) in objects(p, v)? {
                         m.exifs.push(Exif::from_json(&cp, o)?);
                     }
                 }
                 "alternativehashes" => {
-                    for (cp, o) in objects(&p, v)? {
+                    for (cp, o) in objects(p, v)? {
                         alternative.push((cp.clone(), AlternativeHash::from_json(&cp, o)?));
                     }
                 }
                 "segments" => {
-                    for (cp, o) in objects(&p, v)? {
+                    for (cp, o) in objects(p, v)? {
                         m.segments.push(Segment::from_json(&cp, o)?);
                     }
                 }
                 "repositories" => {
-                    for (cp, o) in objects(&p, v)? {
+                    for (cp, o) in objects(p, v)? {
                         m.repositories.push(Repository::from_json(&cp, o)?);
                     }
                 }
@@ -591,19 +657,28 @@ impl Media {
             let kind = alt.hash_name.as_deref().and_then(HashKind::from_name);
             let value = alt.hash_value.clone().unwrap_or_default();
             let plain = alt.extra.is_empty() && !value.trim().is_empty();
-            let vpath = format!("{path}.HashValue");
+            let vpath = FieldPath {
+                parent: &path,
+                key: "HashValue",
+            };
             let lifted = match kind {
                 Some(HashKind::Sha256) if plain && m.sha256.is_none() => {
-                    m.sha256 = parse_sha256(&vpath, Value::String(value))?;
+                    m.sha256 = parse_sha256(vpath, Value::String(value))?;
                     true
                 }
                 Some(HashKind::Pdq) if plain && m.pdq.is_none() => {
-                    m.pdq = parse_pdq(&vpath, Value::String(value))?;
+                    m.pdq = parse_pdq(vpath, Value::String(value))?;
                     true
                 }
                 Some(HashKind::PhotoDna) if plain && m.photodna.is_none() => {
-                    m.photodna = parse_photodna(&vpath, Value::String(value))?;
+                    m.photodna = parse_photodna(vpath, Value::String(value))?;
                     true
+                }
+                // The same hash given twice (on the Media and in AlternativeHashes): once is
+                // enough.
+                Some(k) if plain => {
+                    let same = k.parse(&value).ok();
+                    same.is_some() && same == m.typed_hash(k)
                 }
                 _ => false,
             };
@@ -619,8 +694,8 @@ impl Case {
     /// Reads one case-header field; returns `false` if `key` is not a case-header field (then
     /// the caller decides: `Media` is streamed, anything else goes to `extra`).
     pub(crate) fn read_field(&mut self, key: &str, v: Value) -> Result<(), FieldError> {
-        let p = key;
-        match key.to_ascii_lowercase().as_str() {
+        let p = FieldPath { parent: "", key };
+        match fold_key(key, &mut [0u8; 32]) {
             "caseid" => self.case_id = flex_string(p, v)?,
             "casenumber" => self.case_number = flex_string(p, v)?,
             "contactname" => self.contact_name = flex_string(p, v)?,

@@ -132,7 +132,6 @@ impl<R: BufRead> Scanner<R> {
         let scalar = !matches!(first, b'{' | b'[' | b'"');
         let mut in_string = false;
         let mut escape = false;
-        let mut started = false;
         loop {
             let buf = self.inner.fill_buf().map_err(ScanError::Io)?;
             if buf.is_empty() {
@@ -147,44 +146,57 @@ impl<R: BufRead> Scanner<R> {
             }
             let mut end = None;
             let mut bad = None;
-            for (i, &b) in buf.iter().enumerate() {
+            let mut i = 0;
+            if escape && !buf.is_empty() {
+                // The previous chunk ended on a backslash inside a string.
+                escape = false;
+                i = 1;
+            }
+            while i < buf.len() {
+                if in_string {
+                    // Strings are most of a VICS file (hashes, names, paths): jump to the next
+                    // quote or backslash instead of looking at every byte.
+                    match memchr::memchr2(b'"', b'\\', &buf[i..]) {
+                        None => {
+                            i = buf.len();
+                        }
+                        Some(off) if buf[i + off] == b'\\' => {
+                            if i + off + 1 < buf.len() {
+                                i += off + 2;
+                            } else {
+                                escape = true;
+                                i = buf.len();
+                            }
+                        }
+                        Some(off) => {
+                            in_string = false;
+                            i += off + 1;
+                            if self.stack.is_empty() {
+                                end = Some(i);
+                                break;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let b = buf[i];
                 if scalar {
                     if matches!(b, b',' | b']' | b'}' | b':' | b' ' | b'\t' | b'\n' | b'\r') {
                         end = Some(i);
                         break;
                     }
-                    continue;
-                }
-                if in_string {
-                    if escape {
-                        escape = false;
-                    } else if b == b'\\' {
-                        escape = true;
-                    } else if b == b'"' {
-                        in_string = false;
-                        if self.stack.is_empty() {
-                            end = Some(i + 1);
-                            break;
-                        }
-                    }
+                    i += 1;
                     continue;
                 }
                 match b {
                     b'"' => {
-                        if started && self.stack.is_empty() {
-                            bad = Some((i, "unexpected string"));
-                            break;
-                        }
                         in_string = true;
-                        started = true;
                     }
                     b'{' => {
                         self.stack.push(b'}');
-                        started = true;
                     }
                     b'[' => {
                         self.stack.push(b']');
-                        started = true;
                     }
                     b'}' | b']' => match self.stack.pop() {
                         Some(close) if close == b => {
@@ -200,6 +212,7 @@ impl<R: BufRead> Scanner<R> {
                     },
                     _ => {}
                 }
+                i += 1;
             }
             let take = end.or(bad.map(|(i, _)| i)).unwrap_or(buf.len());
             if out.len() + take > limit {
@@ -227,16 +240,12 @@ impl<R: BufRead> Scanner<R> {
 
 /// Moves a position past `consumed` bytes.
 fn advance(line: &mut u64, column: &mut u64, consumed: &[u8]) {
-    let newlines = consumed.iter().filter(|&&b| b == b'\n').count() as u64;
-    if newlines > 0 {
-        *line += newlines;
-        let after_last = consumed
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(consumed.len(), |p| consumed.len() - p - 1);
-        *column = after_last as u64 + 1;
-    } else {
-        *column += consumed.len() as u64;
+    match memchr::memrchr(b'\n', consumed) {
+        Some(last) => {
+            *line += memchr::memchr_iter(b'\n', consumed).count() as u64;
+            *column = (consumed.len() - last) as u64;
+        }
+        None => *column += consumed.len() as u64,
     }
 }
 
