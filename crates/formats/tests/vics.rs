@@ -570,7 +570,12 @@ fn a_hash_given_twice_is_kept_once() {
     // The duplicate PhotoDNA is dropped; a second, different SHA-256 is kept as it was.
     assert_eq!(m.alternative_hashes.len(), 1);
     assert_eq!(m.alternative_hashes[0].hash_value, Some("cd".repeat(32)));
-    let v1 = doc.to_vec(VicsLayout::v1_2_media()).expect("write");
+    let v1 = doc
+        .to_vec(VicsLayout {
+            number_missing_media_ids: false,
+            ..VicsLayout::v1_2_media()
+        })
+        .expect("write");
     assert_eq!(
         VicsDocument::from_slice(&v1).expect("re-read").media,
         doc.media
