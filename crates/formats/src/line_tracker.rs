@@ -77,7 +77,7 @@ impl<R> LineTracker<R> {
 
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.offset - self.last_asked.get() > MAX_RECORD_BYTES {
+        if self.offset.saturating_sub(self.last_asked.get()) > MAX_RECORD_BYTES {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
