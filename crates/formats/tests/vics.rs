@@ -285,6 +285,12 @@ fn every_sample_round_trips_in_its_own_version() {
     for path in sample_files() {
         let (original, doc) = read(&path);
         assert!(doc.all_media().count() > 0, "{}: no media", path.display());
+        println!(
+            "round trip {} ({} media, version {:?})",
+            path.display(),
+            doc.all_media().count(),
+            doc.version
+        );
         let layout = same_version_layout(&doc);
         let written = doc.to_vec(layout.clone()).expect("export");
         let again = VicsDocument::from_slice(&written).expect("re-import");
