@@ -805,10 +805,18 @@ pub fn file_details_violations(
         c.url("fileDetails/locationOfFile", u);
     }
     if f.exif_viewed_by_esp == Some(true) && f.file_viewed_by_esp != Some(true) {
-        c.err(
-            "fileDetails/fileViewedByEsp",
-            "must be true when exifViewedByEsp is true",
-        );
+        // Point at fileViewedByEsp when present, else at the exifViewedByEsp that needs it.
+        if f.file_viewed_by_esp.is_some() {
+            c.err(
+                "fileDetails/fileViewedByEsp",
+                "must be true when exifViewedByEsp is true",
+            );
+        } else {
+            c.err(
+                "fileDetails/exifViewedByEsp",
+                "fileViewedByEsp must be true when exifViewedByEsp is true",
+            );
+        }
     }
     let relevance = f.file_relevance.unwrap_or(FileRelevance::Reported);
     if relevance == FileRelevance::SupplementalReported {
