@@ -304,3 +304,50 @@ fn parse_then_check_gives_the_same_verdict() {
     let fd = parse_file_details(data("file-details.xml").as_bytes()).expect("valid");
     assert_eq!(fd.value.report_id, 4564654);
 }
+
+#[test]
+fn response_helpers_match_ncmecs_examples() {
+    assert_eq!(
+        ct::ReportResponse::success(4564654).to_xml(),
+        data("submit-response.xml").trim_end()
+    );
+    assert_eq!(
+        ct::ReportResponse::uploaded(
+            4564654,
+            "b0754af766b426f2928a02c651ed4b99",
+            "fafa5efeaf3cbe3b23b2748d13e629a1"
+        )
+        .to_xml(),
+        data("upload-response.xml").trim_end()
+    );
+    assert_eq!(
+        ct::ReportResponse::status("{username}", "{ip address}").to_xml(),
+        data("status-response.xml").trim_end()
+    );
+    let e = ct::ReportResponse::error(ResponseCode::ReportAlreadyFinished, Some(9));
+    assert_eq!(e.response_code, 5102);
+    assert_eq!(e.response_description, "Report already finished");
+}
+
+#[test]
+fn validation_is_usable_from_many_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ct::Report>();
+    assert_send_sync::<ct::FileDetails>();
+    assert_send_sync::<ct::Rejection>();
+    let xml = data("synthetic-report-full.xml");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let xml = xml.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|_| validate_report(xml.as_bytes(), NOW).is_ok())
+                    .filter(|ok| *ok)
+                    .count()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().expect("thread"), 25);
+    }
+}

@@ -189,6 +189,40 @@ impl ReportResponse {
         }
     }
 
+    /// The answer to a successful /submit, /fileinfo or /retract.
+    pub fn success(report_id: i64) -> Self {
+        Self::new(ResponseCode::Success, Some(report_id))
+    }
+
+    /// The answer to a successful /upload: the new file id and the MD5 (hex) of the bytes.
+    pub fn uploaded(
+        report_id: i64,
+        file_id: impl Into<String>,
+        md5_hex: impl Into<String>,
+    ) -> Self {
+        ReportResponse {
+            file_id: Some(file_id.into()),
+            hash: Some(md5_hex.into()),
+            ..Self::success(report_id)
+        }
+    }
+
+    /// The answer to GET /status, worded as NCMEC's.
+    pub fn status(username: &str, remote_ip: &str) -> Self {
+        ReportResponse {
+            response_code: ResponseCode::Success.code(),
+            response_description: format!("Remote User : {username}, Remote Ip : {remote_ip}"),
+            report_id: None,
+            file_id: None,
+            hash: None,
+        }
+    }
+
+    /// An error answer with the code's documented description.
+    pub fn error(code: ResponseCode, report_id: Option<i64>) -> Self {
+        Self::new(code, report_id)
+    }
+
     /// The documented code, if the number is one.
     pub fn code(&self) -> Option<ResponseCode> {
         ResponseCode::from_code(self.response_code)
