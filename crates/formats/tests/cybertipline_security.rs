@@ -126,3 +126,46 @@ fn a_body_with_nul_bytes_or_garbage_is_malformed() {
         assert_eq!(e.response_code(), ResponseCode::MalformedXml);
     }
 }
+
+#[test]
+fn schema_location_hints_are_ignored() {
+    // If libxml2 followed xsi:noNamespaceSchemaLocation it would validate against this schema,
+    // which allows only an empty <report/>, and reject the example.
+    let mut xsd = tempfile::NamedTempFile::new().expect("temp file");
+    xsd.write_all(
+        br#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="report"><xs:complexType/></xs:element></xs:schema>"#,
+    )
+    .expect("write");
+    let url = format!("file://{}", xsd.path().display());
+    let xml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/cybertipline/report.xml"
+    ))
+    .expect("example")
+    .replace("https://report.cybertip.org/ispws/xsd", &url);
+    assert!(xml.contains(&url));
+    validate_report(xml.as_bytes(), NOW).expect("validated against the bundled schema only");
+}
+
+#[test]
+fn only_utf8_is_accepted() {
+    let e = validate_report(
+        b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<report/>",
+        NOW,
+    )
+    .expect_err("refused");
+    assert_eq!(e.response_code(), ResponseCode::MalformedXml);
+    assert!(
+        e.description().contains("ISO-8859-1"),
+        "{}",
+        e.description()
+    );
+    // A UTF-8 byte-order mark is fine.
+    let xml = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/cybertipline/report.xml"
+    ))
+    .expect("example");
+    let with_bom = [&b"\xef\xbb\xbf"[..], &xml].concat();
+    validate_report(&with_bom, NOW).expect("BOM accepted");
+}

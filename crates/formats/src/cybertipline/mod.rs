@@ -2,7 +2,8 @@
 //! `<report>`, `<fileDetails>`, `<reportResponse>` and `<reportDoneResponse>` documents.
 //!
 //! A submitted body goes through, in order (see `docs/cybertipline.md`):
-//! 1. UTF-8 check and DOCTYPE refusal (no entity can be declared, so none is expanded) → 4110;
+//! 1. UTF-8 check (body and declared encoding) and DOCTYPE refusal (no entity can be
+//!    declared, so none is expanded) → 4110;
 //! 2. libxml2 well-formedness (no network, no entity substitution, no DTD loading) → 4110;
 //! 3. root element check (`report` for /submit, `fileDetails` for /fileinfo) → 4100;
 //! 4. libxml2 XSD validation against NCMEC's schema plus the 2026 additive elements → 4100;
@@ -67,7 +68,8 @@ fn tree_rejection(e: TreeError) -> Rejection {
         TreeError::Doctype { line }
         | TreeError::UndeclaredEntity { line, .. }
         | TreeError::Syntax { line, .. }
-        | TreeError::TooDeep { line } => Some(*line),
+        | TreeError::TooDeep { line }
+        | TreeError::Encoding { line, .. } => Some(*line),
         TreeError::NotUtf8 | TreeError::NoRoot => None,
     };
     // The line is in the Display text already; keep the message without it.
@@ -79,6 +81,9 @@ fn tree_rejection(e: TreeError) -> Rejection {
             format!("reference to undeclared entity '&{name};'")
         }
         TreeError::Syntax { message, .. } => message.clone(),
+        TreeError::Encoding { encoding, .. } => {
+            format!("encoding '{encoding}' is not accepted (only UTF-8 submittals are accepted)")
+        }
         TreeError::TooDeep { .. } => {
             format!("elements are nested deeper than {} levels", tree::MAX_DEPTH)
         }
@@ -92,7 +97,7 @@ fn load(xml: &[u8], root: &str) -> Result<Element, Rejection> {
     if std::str::from_utf8(xml).is_err() {
         return Err(tree_rejection(TreeError::NotUtf8));
     }
-    tree::refuse_doctype(xml).map_err(tree_rejection)?;
+    tree::check_prolog(xml).map_err(tree_rejection)?;
     let doc = schema::parse_well_formed(xml).map_err(libxml_rejection)?;
     let tree = tree::parse(xml).map_err(tree_rejection)?;
     if tree.name != root {

@@ -35,6 +35,16 @@ pub enum TreeError {
         /// 1-based line of the reference.
         line: u32,
     },
+    /// The XML declaration names an encoding other than UTF-8 (or its subset US-ASCII).
+    #[error(
+        "line {line}: encoding '{encoding}' is not accepted (only UTF-8 submittals are accepted)"
+    )]
+    Encoding {
+        /// The declared encoding.
+        encoding: String,
+        /// 1-based line of the declaration.
+        line: u32,
+    },
     /// Anything else quick-xml found wrong (libxml2 normally reports these first).
     #[error("line {line}: {message}")]
     Syntax {
@@ -134,10 +144,11 @@ impl SourceMap {
     }
 }
 
-/// Refuses a document with a DOCTYPE before any XML parser that could act on it sees it.
-/// Scans only the prolog (up to the root start tag); syntax errors there are left for libxml2
-/// to report with its own message.
-pub fn refuse_doctype(xml: &[u8]) -> Result<(), TreeError> {
+/// Checks the prolog before any XML parser that could act on it sees the body: refuses a
+/// DOCTYPE, and a declared encoding other than UTF-8 (libxml2 would decode such a body
+/// differently from the UTF-8 tree). Scans only up to the root start tag; syntax errors there
+/// are left for libxml2 to report with its own message.
+pub fn check_prolog(xml: &[u8]) -> Result<(), TreeError> {
     let text = std::str::from_utf8(xml).map_err(|_| TreeError::NotUtf8)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = Reader::from_str(text);
@@ -149,6 +160,17 @@ pub fn refuse_doctype(xml: &[u8]) -> Result<(), TreeError> {
                 return Err(TreeError::Doctype {
                     line: lines.line_at(start),
                 })
+            }
+            Ok(Event::Decl(d)) => {
+                if let Some(Ok(enc)) = d.encoding() {
+                    let e = enc.trim().to_ascii_lowercase();
+                    if !matches!(e.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii") {
+                        return Err(TreeError::Encoding {
+                            encoding: enc.into_owned(),
+                            line: lines.line_at(start),
+                        });
+                    }
+                }
             }
             Ok(Event::Start(_) | Event::Empty(_) | Event::Eof) | Err(_) => return Ok(()),
             Ok(_) => {}
@@ -240,7 +262,8 @@ pub fn parse(xml: &[u8]) -> Result<Element, TreeError> {
         });
     }
     let mut root = root.ok_or(TreeError::NoRoot)?;
-    assign_paths(&mut root, String::new());
+    let name = root.name.clone();
+    assign_paths(&mut root, name);
     Ok(root)
 }
 
@@ -292,24 +315,29 @@ fn attach(
     Ok(())
 }
 
-fn assign_paths(e: &mut Element, prefix: String) {
-    e.path = if prefix.is_empty() {
-        e.name.clone()
-    } else {
-        prefix
+fn assign_paths(e: &mut Element, path: String) {
+    e.path = path;
+    // (ordinal among same-named siblings, number of same-named siblings) for every child.
+    let positions: Vec<(usize, usize)> = {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let ordinals: Vec<usize> = e
+            .children
+            .iter()
+            .map(|c| {
+                let n = counts.entry(c.name.as_str()).or_default();
+                *n += 1;
+                *n
+            })
+            .collect();
+        e.children
+            .iter()
+            .zip(ordinals)
+            .map(|(c, o)| (o, counts.get(c.name.as_str()).copied().unwrap_or(1)))
+            .collect()
     };
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for c in &e.children {
-        *counts.entry(c.name.as_str()).or_default() += 1;
-    }
-    let counts: HashMap<String, usize> = counts.into_iter().map(|(k, v)| (k.into(), v)).collect();
-    let mut seen: HashMap<String, usize> = HashMap::new();
     let parent = e.path.clone();
-    for c in &mut e.children {
-        let n = seen.entry(c.name.clone()).or_default();
-        *n += 1;
-        let total = counts.get(&c.name).copied().unwrap_or(1);
-        let p = segment(&parent, &c.name, *n, total);
+    for (c, (ordinal, total)) in e.children.iter_mut().zip(positions) {
+        let p = segment(&parent, &c.name, ordinal, total);
         assign_paths(c, p);
     }
 }
