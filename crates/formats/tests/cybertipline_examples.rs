@@ -351,3 +351,37 @@ fn validation_is_usable_from_many_threads() {
         assert_eq!(h.join().expect("thread"), 25);
     }
 }
+
+#[test]
+fn wire_types_survive_json() {
+    for name in [
+        "synthetic-report-full.xml",
+        "synthetic-report-kitchen-sink.xml",
+        "synthetic-report-batched-viral.xml",
+    ] {
+        let r = validate_report(data(name).as_bytes(), NOW).expect("valid");
+        let json = serde_json::to_string(&r).expect("serialisable");
+        let back: ct::Report = serde_json::from_str(&json).expect("deserialisable");
+        assert_eq!(back, r, "{name}");
+    }
+    let r = validate_report(data("report.xml").as_bytes(), NOW).expect("valid");
+    let json = serde_json::to_value(&r).expect("serialisable");
+    // Enumerations and dates keep their wire spelling.
+    assert_eq!(
+        json["incident_summary"]["incident_type"],
+        "Child Pornography (possession, manufacture, and distribution)"
+    );
+    assert_eq!(
+        json["incident_summary"]["incident_date_time"],
+        "2012-10-15T08:00:00-07:00"
+    );
+    let f = validate_file_details(
+        data("synthetic-file-details-kitchen-sink.xml").as_bytes(),
+        ReportMode::Standard,
+        NOW,
+    )
+    .expect("valid");
+    let back: ct::FileDetails =
+        serde_json::from_str(&serde_json::to_string(&f).expect("json")).expect("back");
+    assert_eq!(back, f);
+}

@@ -4,7 +4,7 @@ use super::report::{DeviceId, IpCaptureEvent};
 use super::values::{DetailsType, FileRelevance, IndustryClassification, XsDateTime};
 
 /// `<fileDetails>`: details of one uploaded file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileDetails {
     /// `reportId`: the report the file was uploaded to.
     pub report_id: i64,
@@ -85,7 +85,7 @@ impl FileDetails {
 }
 
 /// The XSD `xs:choice` after `fileRelevance`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FileAnnotationChoice {
     /// Legacy top-level `<potentialMeme>bool</potentialMeme>`.
     PotentialMeme(bool),
@@ -94,7 +94,7 @@ pub enum FileAnnotationChoice {
 }
 
 /// `<fileAnnotations>`: each flag an empty element present or absent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileAnnotations {
     /// `animeDrawingVirtualHentai`.
     pub anime_drawing_virtual_hentai: bool,
@@ -140,7 +140,7 @@ impl FileAnnotations {
 }
 
 /// `<originalFileHash hashType="…">value</originalFileHash>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OriginalFileHash {
     /// `@hashType` (free text, e.g. `MD5`, `SHA1`; at most 64 characters).
     pub hash_type: String,
@@ -149,7 +149,7 @@ pub struct OriginalFileHash {
 }
 
 /// `<details type="EXIF|HASH">`: metadata name/value pairs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Details {
     /// `@type`.
     pub details_type: Option<DetailsType>,
@@ -158,7 +158,7 @@ pub struct Details {
 }
 
 /// `<nameValuePair>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NameValuePair {
     /// `name` (at most 64 characters).
     pub name: String,

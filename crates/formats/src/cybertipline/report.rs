@@ -8,7 +8,7 @@ use super::values::{
 };
 
 /// `<report>`: the root of a CyberTipline report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// `batchedReport`: present for a batched (viral / potential meme) report.
     pub batched_report: Option<BatchedReport>,
@@ -31,14 +31,14 @@ pub struct Report {
 }
 
 /// `<batchedReport reason="…"/>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchedReport {
     /// `@reason`.
     pub reason: BatchedReportReason,
 }
 
 /// `<incidentSummary>`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IncidentSummary {
     /// `incidentType`.
     pub incident_type: IncidentType,
@@ -55,7 +55,7 @@ pub struct IncidentSummary {
 }
 
 /// `<reportAnnotations>`: each flag is an empty element that is present or absent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReportAnnotations {
     /// `sextortion`.
     pub sextortion: bool,
@@ -72,7 +72,7 @@ pub struct ReportAnnotations {
 }
 
 /// `<internetDetails>`: exactly one incident subtype.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum InternetDetails {
     /// `webPageIncident`.
     WebPage(WebPageIncident),
@@ -109,7 +109,7 @@ impl InternetDetails {
 }
 
 /// `<webPageIncident>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WebPageIncident {
     /// `@thirdPartyHostedContent`.
     pub third_party_hosted_content: Option<bool>,
@@ -120,7 +120,7 @@ pub struct WebPageIncident {
 }
 
 /// `<emailIncident>`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EmailIncident {
     /// `emailAddress`: each must also be an e-mail of a reported person, recipient or victim.
     pub email_address: Vec<Email>,
@@ -131,7 +131,7 @@ pub struct EmailIncident {
 }
 
 /// `<newsgroupIncident>`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewsgroupIncident {
     /// `name`.
     pub name: Option<String>,
@@ -144,7 +144,7 @@ pub struct NewsgroupIncident {
 }
 
 /// `<chatImIncident>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChatImIncident {
     /// `chatClient`.
     pub chat_client: Option<String>,
@@ -157,7 +157,7 @@ pub struct ChatImIncident {
 }
 
 /// `<onlineGamingIncident>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OnlineGamingIncident {
     /// `gameName`.
     pub game_name: Option<String>,
@@ -170,7 +170,7 @@ pub struct OnlineGamingIncident {
 }
 
 /// `<cellPhoneIncident>`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CellPhoneIncident {
     /// `phoneNumber`.
     pub phone_number: Option<Phone>,
@@ -183,7 +183,7 @@ pub struct CellPhoneIncident {
 }
 
 /// `<nonInternetIncident>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NonInternetIncident {
     /// `locationName`.
     pub location_name: Option<String>,
@@ -194,7 +194,7 @@ pub struct NonInternetIncident {
 }
 
 /// `<peer2peerIncident>`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Peer2PeerIncident {
     /// `client`.
     pub client: Option<String>,
@@ -207,7 +207,7 @@ pub struct Peer2PeerIncident {
 }
 
 /// `<lawEnforcement>`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LawEnforcement {
     /// `agencyName`.
     pub agency_name: String,
@@ -224,7 +224,7 @@ pub struct LawEnforcement {
 }
 
 /// `<servedLegalProcessInternational fleaCountry="…">bool</…>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServedLegalProcessInternational {
     /// The element's boolean value.
     pub value: bool,
@@ -233,7 +233,7 @@ pub struct ServedLegalProcessInternational {
 }
 
 /// `<reporter>`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reporter {
     /// `reportingPerson` (its `email` is required by the business rules).
     pub reporting_person: Person,
@@ -248,7 +248,7 @@ pub struct Reporter {
 }
 
 /// `<personOrUserReported>`: the suspect.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PersonOrUserReported {
     /// `personOrUserReportedPerson`.
     pub person_or_user_reported_person: Option<Person>,
@@ -293,7 +293,7 @@ pub struct PersonOrUserReported {
 }
 
 /// `<intendedRecipient>`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IntendedRecipient {
     /// `intendedRecipientPerson`.
     pub intended_recipient_person: Option<Person>,
@@ -332,7 +332,7 @@ pub struct IntendedRecipient {
 }
 
 /// `<victim>`: a child victim.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Victim {
     /// `victimPerson` (required).
     pub victim_person: Person,
@@ -373,7 +373,7 @@ pub struct Victim {
 }
 
 /// `<associatedAccount type="…">`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AssociatedAccount {
     /// `@type` (required by the XSD; the documentation calls it `accountType`).
     pub account_type: AssociatedAccountType,
@@ -464,7 +464,7 @@ impl AssociatedAccount {
 }
 
 /// `associatedAccount/platform` with `@thirdPartyUser`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccountPlatform {
     /// The platform name.
     pub value: String,
@@ -473,7 +473,7 @@ pub struct AccountPlatform {
 }
 
 /// `person`: a real-world person.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     /// `firstName`.
     pub first_name: Option<String>,
@@ -494,7 +494,7 @@ pub struct Person {
 }
 
 /// `contactPerson`: a person for professional contact.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ContactPerson {
     /// `firstName`.
     pub first_name: Option<String>,
@@ -509,7 +509,7 @@ pub struct ContactPerson {
 }
 
 /// `address`: a physical address.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Address {
     /// `@type`.
     pub address_type: Option<AddressType>,
@@ -528,7 +528,7 @@ pub struct Address {
 }
 
 /// `phone`: a phone number with attributes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Phone {
     /// The number.
     pub value: String,
@@ -545,7 +545,7 @@ pub struct Phone {
 }
 
 /// `email`: an e-mail address with attributes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Email {
     /// The address.
     pub value: String,
@@ -568,7 +568,7 @@ impl Email {
 }
 
 /// `estimatedLocation`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EstimatedLocation {
     /// `@verified`.
     pub verified: Option<bool>,
@@ -583,7 +583,7 @@ pub struct EstimatedLocation {
 }
 
 /// `ipCaptureEvent`: an IP address and when it was used.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IpCaptureEvent {
     /// `ipAddress` (IPv4, IPv6 or IPv4-mapped IPv6).
     pub ip_address: String,
@@ -598,7 +598,7 @@ pub struct IpCaptureEvent {
 }
 
 /// `deviceId`: a device identifier (IMEI, ICCID, SSID…).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceId {
     /// `idType`.
     pub id_type: String,
@@ -611,7 +611,7 @@ pub struct DeviceId {
 }
 
 /// `accountTemporarilyDisabled`: boolean value with dates.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccountTemporarilyDisabled {
     /// The element's boolean value.
     pub value: bool,
@@ -626,7 +626,7 @@ pub struct AccountTemporarilyDisabled {
 }
 
 /// `accountPermanentlyDisabled`: boolean value with dates.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccountPermanentlyDisabled {
     /// The element's boolean value.
     pub value: bool,

@@ -3,7 +3,7 @@
 use super::writer::XmlWriter;
 
 /// The documented application response codes (documentation Appendix D, "non-exhaustive").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ResponseCode {
     /// 0 — Success.
     Success,
@@ -163,7 +163,7 @@ impl std::fmt::Display for ResponseCode {
 
 /// `<reportResponse>`: the answer to /submit, /upload, /fileinfo, /retract and /status (and
 /// Safeguard's answer to any failure except a successful /finish).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReportResponse {
     /// `responseCode` (kept as a number: the documented list is not exhaustive).
     pub response_code: i32,
@@ -250,7 +250,7 @@ impl ReportResponse {
 }
 
 /// `<reportDoneResponse>`: the answer to a successful /finish.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReportDoneResponse {
     /// `responseCode`.
     pub response_code: i32,

@@ -244,4 +244,28 @@ mod tests {
     fn superset_schema_compiles() {
         check_schema().expect("superset schema compiles");
     }
+
+    #[test]
+    fn the_additions_need_the_superset() {
+        let doc = r#"<report>
+  <incidentSummary>
+    <incidentType>Child Sex Tourism</incidentType>
+    <reportAnnotations><informational/></reportAnnotations>
+    <incidentDateTime>2020-01-01T00:00:00Z</incidentDateTime>
+  </incidentSummary>
+  <reporter><reportingPerson><age>3</age><ageAssertionDiscrepancy>true</ageAssertionDiscrepancy></reportingPerson></reporter>
+</report>"#;
+        let parsed = parse_well_formed(doc.as_bytes()).expect("well-formed");
+        validate(&parsed).expect("superset accepts the 2026 elements");
+
+        let mut strict_parser = SchemaParserContext::from_buffer(XSD);
+        let mut strict =
+            SchemaValidationContext::from_parser(&mut strict_parser).expect("NCMEC XSD compiles");
+        let errors = strict
+            .validate_document(&parsed)
+            .expect_err("NCMEC's own XSD rejects them");
+        let first = Diagnostic::from_libxml(&errors[0]);
+        assert_eq!(first.element(), Some("informational"));
+        assert_eq!(first.line, Some(4));
+    }
 }
