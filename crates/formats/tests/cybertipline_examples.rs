@@ -385,3 +385,17 @@ fn wire_types_survive_json() {
         serde_json::from_str(&serde_json::to_string(&f).expect("json")).expect("back");
     assert_eq!(back, f);
 }
+
+#[test]
+fn the_smallest_report_is_valid() {
+    let t = XsDateTime::parse("2025-01-02T03:04:05Z").expect("date");
+    let r = ct::Report::new(IncidentType::ChildSexTrafficking, t, "esp@example.com");
+    let xml = write_report(&r).expect("writable");
+    assert_eq!(validate_report(xml.as_bytes(), NOW).expect("valid"), r);
+    let f = ct::FileDetails::new(42, "0123456789abcdef0123456789abcdef");
+    let xml = write_file_details(&f).expect("writable");
+    assert_eq!(
+        validate_file_details(xml.as_bytes(), ReportMode::Standard, NOW).expect("valid"),
+        f
+    );
+}

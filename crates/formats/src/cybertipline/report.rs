@@ -30,6 +30,41 @@ pub struct Report {
     pub additional_info: Option<String>,
 }
 
+impl Report {
+    /// The smallest valid report: incident type and time, and the reporting person's e-mail
+    /// (the only data the documentation makes mandatory).
+    pub fn new(
+        incident_type: IncidentType,
+        incident_date_time: XsDateTime,
+        reporter_email: impl Into<String>,
+    ) -> Self {
+        Report {
+            batched_report: None,
+            incident_summary: IncidentSummary {
+                incident_type,
+                platform: None,
+                escalate_to_high_priority: None,
+                report_annotations: None,
+                incident_date_time,
+                incident_date_time_description: None,
+            },
+            internet_details: Vec::new(),
+            law_enforcement: None,
+            reporter: Reporter {
+                reporting_person: Person {
+                    email: vec![Email::new(reporter_email)],
+                    ..Person::default()
+                },
+                ..Reporter::default()
+            },
+            person_or_user_reported: Vec::new(),
+            intended_recipient: Vec::new(),
+            victim: Vec::new(),
+            additional_info: None,
+        }
+    }
+}
+
 /// `<batchedReport reason="…"/>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchedReport {
