@@ -399,3 +399,19 @@ fn the_smallest_report_is_valid() {
         f
     );
 }
+
+#[test]
+fn any_response_dispatches_on_the_root() {
+    match ct::parse_any_response(data("finish-response.xml").as_bytes()).expect("valid") {
+        ct::AnyResponse::Done(d) => assert_eq!(d.files.len(), 1),
+        other => panic!("unexpected {other:?}"),
+    }
+    let err = ct::ReportResponse::error(ResponseCode::ReportAlreadyRetracted, Some(5)).to_xml();
+    let any = ct::parse_any_response(err.as_bytes()).expect("valid");
+    assert_eq!(any.response_code(), 5101);
+    assert!(matches!(any, ct::AnyResponse::Report(_)));
+    let e = ct::parse_any_response(data("report.xml").as_bytes()).expect_err("not a response");
+    assert_eq!(e.response_code(), ResponseCode::ValidationFailed);
+    let e = ct::parse_any_response(b"<html>oops").expect_err("not XML");
+    assert_eq!(e.response_code(), ResponseCode::MalformedXml);
+}

@@ -250,3 +250,35 @@ pub fn parse_report_done_response(xml: &[u8]) -> Result<ReportDoneResponse, Reje
     let tree = load(xml, "reportDoneResponse")?;
     decoded(decode::report_done_response(&tree))
 }
+
+/// Either response document, as a client receives it (a failed /finish answers with a
+/// `<reportResponse>`, a successful one with a `<reportDoneResponse>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnyResponse {
+    /// `<reportResponse>`.
+    Report(ReportResponse),
+    /// `<reportDoneResponse>`.
+    Done(ReportDoneResponse),
+}
+
+impl AnyResponse {
+    /// The numeric response code.
+    pub fn response_code(&self) -> i32 {
+        match self {
+            AnyResponse::Report(r) => r.response_code,
+            AnyResponse::Done(d) => d.response_code,
+        }
+    }
+}
+
+/// Parses whichever response document `xml` holds, schema-validated.
+pub fn parse_any_response(xml: &[u8]) -> Result<AnyResponse, Rejection> {
+    // Peek at the root (the tree never expands entities); anything unreadable goes through
+    // the full reportResponse path so the rejection carries libxml2's diagnosis.
+    match tree::parse(xml) {
+        Ok(root) if root.name == "reportDoneResponse" => {
+            parse_report_done_response(xml).map(AnyResponse::Done)
+        }
+        _ => parse_report_response(xml).map(AnyResponse::Report),
+    }
+}
