@@ -1,0 +1,454 @@
+//! The multi-index hashing table set: exact radius and nearest-neighbour queries.
+
+use std::collections::HashSet;
+
+use crate::bucket::Bucket;
+use crate::matches::{best_k, best_per_id};
+use crate::probe::{substring_radii, MasksByWeight, SUBSTRINGS};
+use crate::{HammingError, Hash256, Match};
+
+/// Buckets per substring table: one per value of the 16-bit key.
+const KEYS: usize = 1 << 16;
+
+/// How a radius search finds its matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Probe the tables unless the estimated cost exceeds a linear scan (the default).
+    #[default]
+    Auto,
+    /// Always probe the substring tables.
+    Probe,
+    /// Always scan every stored hash.
+    Scan,
+}
+
+/// Search radius used by callers that have no better idea (the PDQ match threshold).
+pub const DEFAULT_MAX_DISTANCE: u32 = 31;
+
+/// Cost, in residual comparisons, of reaching a bucket at a random place in memory.
+const BUCKET_VISIT_COST: usize = 24;
+/// Cost, in residual comparisons, of comparing one hash during a linear scan.
+const SCAN_ROW_COST: usize = 6;
+
+/// An exact Hamming-distance index over 256-bit hashes (multi-index hashing, 8 tables).
+///
+/// Every hash is cut into 8 substrings of 32 bits. Table `j` files each hash under the high
+/// 16 bits of its substring `j` and keeps the low 16 bits (the residual) next to the row, so a
+/// query rejects almost every entry without reading the full hash. See `docs/hamming-index.md`
+/// for the correctness argument.
+///
+/// Queries take `&self` and the type is `Send + Sync`: a server shares it behind an
+/// `RwLock` (or an `Arc` when it never changes). Inserts and removals take `&mut self`.
+///
+/// An id may hold several hashes (e.g. the frames of a video or several crops); queries report
+/// each id once with its smallest distance.
+#[derive(Debug, Clone)]
+pub struct HammingIndex {
+    /// Hash of each row (removed rows keep a stale value until reused).
+    hashes: Vec<Hash256>,
+    /// Caller id of each row.
+    ids: Vec<u64>,
+    /// Bit `row` is set when the row holds a live entry.
+    live: Vec<u64>,
+    /// Rows freed by removals, reused by inserts.
+    free: Vec<u32>,
+    /// Number of live entries.
+    len: usize,
+    /// `SUBSTRINGS` tables of `KEYS` buckets, table-major.
+    tables: Vec<Bucket>,
+}
+
+/// Heap bytes held by an index, by purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// Live entries.
+    pub entries: usize,
+    /// The stored hashes (32 bytes per row, including spare capacity).
+    pub hashes: usize,
+    /// The ids (8 bytes per row) and the live-row bitmap and free list.
+    pub ids_and_bookkeeping: usize,
+    /// Bucket headers and bucket contents (6 bytes per entry per table).
+    pub tables: usize,
+    /// Estimated allocator overhead: 16 bytes per non-empty bucket allocation.
+    pub allocator_estimate: usize,
+}
+
+impl MemoryUsage {
+    /// Total bytes.
+    pub fn total(&self) -> usize {
+        self.hashes + self.ids_and_bookkeeping + self.tables + self.allocator_estimate
+    }
+
+    /// Total bytes divided by the live entries (0 when empty).
+    pub fn bytes_per_hash(&self) -> f64 {
+        if self.entries == 0 {
+            0.0
+        } else {
+            self.total() as f64 / self.entries as f64
+        }
+    }
+}
+
+impl Default for HammingIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HammingIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self {
+            hashes: Vec::new(),
+            ids: Vec::new(),
+            live: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+            tables: vec![Bucket::default(); SUBSTRINGS * KEYS],
+        }
+    }
+
+    /// Builds an index over these entries in one pass per table (a counting sort), each
+    /// bucket sized exactly. Much faster than inserting one by one; tables are built on all
+    /// available cores.
+    pub fn from_entries(
+        entries: impl IntoIterator<Item = (u64, Hash256)>,
+    ) -> Result<Self, HammingError> {
+        let (ids, hashes): (Vec<u64>, Vec<Hash256>) = entries.into_iter().unzip();
+        if hashes.len() > u32::MAX as usize {
+            return Err(HammingError::Capacity {
+                max: u64::from(u32::MAX),
+            });
+        }
+        let len = hashes.len();
+        let mut live = vec![u64::MAX; len.div_ceil(64)];
+        if len % 64 != 0 {
+            if let Some(last) = live.last_mut() {
+                *last = (1u64 << (len % 64)) - 1;
+            }
+        }
+        let tables = build_tables(&hashes);
+        Ok(Self {
+            hashes,
+            ids,
+            live,
+            free: Vec::new(),
+            len,
+            tables,
+        })
+    }
+
+    /// Number of live entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the index holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Stores `hash` under `id`. O(8 × bucket length); never rebuilds.
+    pub fn insert(&mut self, id: u64, hash: Hash256) -> Result<(), HammingError> {
+        let row = match self.free.pop() {
+            Some(row) => {
+                self.hashes[row as usize] = hash;
+                self.ids[row as usize] = id;
+                row
+            }
+            None => {
+                let row = u32::try_from(self.hashes.len()).map_err(|_| HammingError::Capacity {
+                    max: u64::from(u32::MAX),
+                })?;
+                self.hashes.push(hash);
+                self.ids.push(id);
+                if self.live.len() * 64 <= row as usize {
+                    self.live.push(0);
+                }
+                row
+            }
+        };
+        self.live[row as usize / 64] |= 1 << (row % 64);
+        self.len += 1;
+        for j in 0..SUBSTRINGS {
+            let chunk = hash.chunk(j);
+            self.tables[j * KEYS + (chunk >> 16) as usize].push(chunk as u16, row);
+        }
+        Ok(())
+    }
+
+    /// Inserts several entries (one by one; use [`HammingIndex::from_entries`] for a fresh
+    /// index).
+    pub fn insert_many(
+        &mut self,
+        entries: impl IntoIterator<Item = (u64, Hash256)>,
+    ) -> Result<(), HammingError> {
+        entries
+            .into_iter()
+            .try_for_each(|(id, hash)| self.insert(id, hash))
+    }
+
+    /// Removes every hash stored under `id`; returns how many were removed.
+    ///
+    /// Finding the rows of an id is a linear scan of the ids (about 10 ms at 10 M entries):
+    /// keeping an id → rows map would cost 20–40 bytes per hash for an operation that is rare
+    /// next to queries. Use [`HammingIndex::remove_all`] to remove many ids in one scan.
+    pub fn remove(&mut self, id: u64) -> usize {
+        self.remove_rows_where(|stored| stored == id)
+    }
+
+    /// Removes every hash stored under any of `ids` in one scan; returns how many were removed.
+    pub fn remove_all(&mut self, ids: impl IntoIterator<Item = u64>) -> usize {
+        let ids: HashSet<u64> = ids.into_iter().collect();
+        self.remove_rows_where(|stored| ids.contains(&stored))
+    }
+
+    fn remove_rows_where(&mut self, doomed: impl Fn(u64) -> bool) -> usize {
+        let rows: Vec<u32> = self
+            .live_rows()
+            .filter(|&row| doomed(self.ids[row as usize]))
+            .collect();
+        for &row in &rows {
+            let hash = self.hashes[row as usize];
+            for j in 0..SUBSTRINGS {
+                let chunk = hash.chunk(j);
+                self.tables[j * KEYS + (chunk >> 16) as usize].remove_row(row);
+            }
+            self.live[row as usize / 64] &= !(1 << (row % 64));
+            self.free.push(row);
+        }
+        self.len -= rows.len();
+        rows.len()
+    }
+
+    fn live_rows(&self) -> impl Iterator<Item = u32> + '_ {
+        self.live.iter().enumerate().flat_map(|(block, &bits)| {
+            let base = block as u32 * 64;
+            BitIter(bits).map(move |bit| base + bit)
+        })
+    }
+
+    /// Every id with a hash within `max_distance` (clamped to 256) of `query`, by distance
+    /// then id. Exact: never misses such a hash, never reports one further away.
+    pub fn search(&self, query: &Hash256, max_distance: u32) -> Vec<Match> {
+        self.search_many(std::slice::from_ref(query), max_distance)
+    }
+
+    /// Every id with a hash within `max_distance` of any of `queries` (e.g. the 8 dihedral
+    /// variants of an image's hash), with its best distance over all queries.
+    pub fn search_many(&self, queries: &[Hash256], max_distance: u32) -> Vec<Match> {
+        self.search_many_with(queries, max_distance, Strategy::Auto)
+    }
+
+    /// [`HammingIndex::search_many`] with a chosen [`Strategy`] (for tests and benchmarks;
+    /// every strategy returns the same result).
+    pub fn search_many_with(
+        &self,
+        queries: &[Hash256],
+        max_distance: u32,
+        strategy: Strategy,
+    ) -> Vec<Match> {
+        let max_distance = max_distance.min(Hash256::BITS);
+        if self.len == 0 || queries.is_empty() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        let scan = match strategy {
+            Strategy::Auto => {
+                self.probe_cost(max_distance) * queries.len() > self.scan_cost(queries.len())
+            }
+            Strategy::Probe => false,
+            Strategy::Scan => true,
+        };
+        if scan {
+            self.scan(queries, max_distance, &mut found);
+        } else {
+            for query in queries {
+                self.probe(query, max_distance, &mut found);
+            }
+        }
+        best_per_id(found)
+    }
+
+    /// The `k` ids nearest to `query`, by distance then id.
+    pub fn nearest(&self, query: &Hash256, k: usize) -> Vec<Match> {
+        self.nearest_many(std::slice::from_ref(query), k)
+    }
+
+    /// The `k` ids nearest to any of `queries`, by best distance then id.
+    ///
+    /// Searches with growing radii (15, 31, 63, …) until `k` ids are found; a radius search is
+    /// exact, so the `k` best inside the radius are the `k` best overall. Past the radius where
+    /// probing costs more than scanning it scans, so far-away neighbours (random data is ~128
+    /// bits from everything) cost one linear scan.
+    pub fn nearest_many(&self, queries: &[Hash256], k: usize) -> Vec<Match> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let mut radius = 15;
+        loop {
+            let found = self.search_many(queries, radius);
+            if found.len() >= k || radius >= Hash256::BITS {
+                return best_k(found, k);
+            }
+            radius = if self.probe_cost(radius * 2 + 1) * queries.len()
+                > self.scan_cost(queries.len())
+            {
+                Hash256::BITS
+            } else {
+                radius * 2 + 1
+            };
+        }
+    }
+
+    /// Heap bytes held, by purpose.
+    pub fn memory_usage(&self) -> MemoryUsage {
+        let table_heap: usize = self.tables.iter().map(Bucket::heap_bytes).sum();
+        let allocations = self.tables.iter().filter(|b| b.heap_bytes() > 0).count();
+        MemoryUsage {
+            entries: self.len,
+            hashes: self.hashes.capacity() * std::mem::size_of::<Hash256>(),
+            ids_and_bookkeeping: self.ids.capacity() * 8
+                + self.live.capacity() * 8
+                + self.free.capacity() * 4,
+            tables: self.tables.capacity() * std::mem::size_of::<Bucket>() + table_heap,
+            allocator_estimate: allocations * 16,
+        }
+    }
+
+    /// Estimated work of probing the tables for one query.
+    fn probe_cost(&self, max_distance: u32) -> usize {
+        let masks = MasksByWeight::get();
+        let per_bucket = self.len / KEYS;
+        substring_radii(max_distance)
+            .iter()
+            .flatten()
+            .map(|&r| masks.count_within(r) * (BUCKET_VISIT_COST + per_bucket))
+            .sum()
+    }
+
+    /// Estimated work of a linear scan for `queries` queries.
+    fn scan_cost(&self, queries: usize) -> usize {
+        self.hashes.len() * SCAN_ROW_COST * queries
+    }
+
+    /// Multi-index probe: for each substring with radius `r`, visit every key within `r` of
+    /// the query's key and keep entries whose residual brings the substring within `r`.
+    fn probe(&self, query: &Hash256, max_distance: u32, found: &mut Vec<Match>) {
+        let masks = MasksByWeight::get();
+        let mut verify = |row: u32| {
+            let distance = self.hashes[row as usize].distance(query);
+            if distance <= max_distance {
+                found.push(Match {
+                    id: self.ids[row as usize],
+                    distance,
+                });
+            }
+        };
+        for (j, radius) in substring_radii(max_distance).into_iter().enumerate() {
+            let Some(radius) = radius else { continue };
+            let chunk = query.chunk(j);
+            let (key, residual) = ((chunk >> 16) as u16, chunk as u16);
+            let table = &self.tables[j * KEYS..(j + 1) * KEYS];
+            for weight in 0..=radius.min(16) {
+                let within = radius - weight;
+                for &mask in masks.of_weight(weight) {
+                    table[usize::from(key ^ mask)].scan(residual, within, &mut verify);
+                }
+            }
+        }
+    }
+
+    /// Linear scan over the live rows (used when probing would visit most buckets).
+    fn scan(&self, queries: &[Hash256], max_distance: u32, found: &mut Vec<Match>) {
+        for row in self.live_rows() {
+            let hash = &self.hashes[row as usize];
+            let distance = queries
+                .iter()
+                .map(|q| q.distance(hash))
+                .min()
+                .unwrap_or(u32::MAX);
+            if distance <= max_distance {
+                found.push(Match {
+                    id: self.ids[row as usize],
+                    distance,
+                });
+            }
+        }
+    }
+}
+
+/// Positions of the set bits of a word, lowest first.
+struct BitIter(u64);
+
+impl Iterator for BitIter {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.0 == 0 {
+            return None;
+        }
+        let bit = self.0.trailing_zeros();
+        self.0 &= self.0 - 1;
+        Some(bit)
+    }
+}
+
+/// Builds the 8 tables by counting sort, spreading the tables over the available cores.
+fn build_tables(hashes: &[Hash256]) -> Vec<Bucket> {
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .clamp(1, SUBSTRINGS);
+    let mut built: Vec<Vec<Bucket>> = vec![Vec::new(); SUBSTRINGS];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..SUBSTRINGS)
+                        .step_by(threads)
+                        .map(|j| (j, build_table(hashes, j)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            // A panic inside a builder thread is a bug in this crate; re-raise it here.
+            let tables = match handle.join() {
+                Ok(tables) => tables,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            for (j, table) in tables {
+                built[j] = table;
+            }
+        }
+    });
+    built.into_iter().flatten().collect()
+}
+
+fn build_table(hashes: &[Hash256], j: usize) -> Vec<Bucket> {
+    let mut starts = vec![0usize; KEYS + 1];
+    for hash in hashes {
+        starts[(hash.chunk(j) >> 16) as usize + 1] += 1;
+    }
+    for key in 0..KEYS {
+        starts[key + 1] += starts[key];
+    }
+    let mut next = starts.clone();
+    let mut residuals = vec![0u16; hashes.len()];
+    let mut rows = vec![0u32; hashes.len()];
+    for (row, hash) in hashes.iter().enumerate() {
+        let chunk = hash.chunk(j);
+        let slot = &mut next[(chunk >> 16) as usize];
+        residuals[*slot] = chunk as u16;
+        // `from_entries` checked that every row fits in u32.
+        rows[*slot] = row as u32;
+        *slot += 1;
+    }
+    (0..KEYS)
+        .map(|key| {
+            let range = starts[key]..starts[key + 1];
+            Bucket::from_parts(&residuals[range.clone()], &rows[range])
+        })
+        .collect()
+}
