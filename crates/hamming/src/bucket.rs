@@ -1,10 +1,10 @@
-//! One bucket of one substring table: the entries whose substring has a given 16-bit key.
+//! A growable bucket: the entries inserted into one key of a substring table after it was
+//! built, and the residual scan shared with the table's flat part.
 //!
 //! Each entry is the other 16 bits of its 32-bit substring (the *residual*, used to filter
 //! before touching the full hash) and the row of the hash in the index's arrays. Both live in
 //! one `Vec<u16>` laid out as `[residual; n][row low, row high; n]`: the residuals a query
-//! scans are contiguous (306 bytes for an average bucket at 10 M hashes), and a bucket costs a
-//! single heap allocation and a 24-byte header.
+//! scans are contiguous, and a bucket costs a single heap allocation and a 24-byte header.
 
 /// Residuals and rows of the entries sharing one 16-bit key.
 #[derive(Debug, Clone, Default)]
@@ -17,17 +17,6 @@ pub(crate) struct Bucket {
 const GROUP: usize = 16;
 
 impl Bucket {
-    /// A bucket holding exactly these entries (no spare capacity).
-    pub(crate) fn from_parts(residuals: &[u16], rows: &[u32]) -> Self {
-        let mut data = Vec::with_capacity(residuals.len() * 3);
-        data.extend_from_slice(residuals);
-        for &row in rows {
-            data.push(row as u16);
-            data.push((row >> 16) as u16);
-        }
-        Self { data }
-    }
-
     /// Number of entries.
     pub(crate) fn len(&self) -> usize {
         self.data.len() / 3
@@ -78,46 +67,53 @@ impl Bucket {
     #[inline]
     pub(crate) fn scan(&self, residual: u16, within: u32, hit: &mut impl FnMut(u32)) {
         let n = self.len();
-        let residuals = &self.data[..n];
-        let mut on_index = |i: usize| hit(self.row(n, i));
-        // Small thresholds avoid popcount (not in the x86-64 baseline): clearing the lowest set
-        // bit `t` times leaves zero exactly when at most `t` bits were set.
-        match within {
-            0 => scan_with(residuals, |r| r == residual, &mut on_index),
-            1 => scan_with(
-                residuals,
-                |r| {
-                    let x = r ^ residual;
-                    x & x.wrapping_sub(1) == 0
-                },
-                &mut on_index,
-            ),
-            2 => scan_with(
-                residuals,
-                |r| {
-                    let x = r ^ residual;
-                    let x = x & x.wrapping_sub(1);
-                    x & x.wrapping_sub(1) == 0
-                },
-                &mut on_index,
-            ),
-            3 => scan_with(
-                residuals,
-                |r| {
-                    let x = r ^ residual;
-                    let x = x & x.wrapping_sub(1);
-                    let x = x & x.wrapping_sub(1);
-                    x & x.wrapping_sub(1) == 0
-                },
-                &mut on_index,
-            ),
-            t if t >= 16 => (0..n).for_each(on_index),
-            t => scan_with(
-                residuals,
-                |r| (r ^ residual).count_ones() <= t,
-                &mut on_index,
-            ),
-        }
+        scan_residuals(&self.data[..n], residual, within, &mut |i| {
+            hit(self.row(n, i))
+        });
+    }
+}
+
+/// Calls `on_index(i)` for every `residuals[i]` within `within` bits of `residual`.
+#[inline]
+pub(crate) fn scan_residuals(
+    residuals: &[u16],
+    residual: u16,
+    within: u32,
+    on_index: &mut impl FnMut(usize),
+) {
+    // Small thresholds avoid popcount (not in the x86-64 baseline): clearing the lowest set
+    // bit `t` times leaves zero exactly when at most `t` bits were set.
+    match within {
+        0 => scan_with(residuals, |r| r == residual, on_index),
+        1 => scan_with(
+            residuals,
+            |r| {
+                let x = r ^ residual;
+                x & x.wrapping_sub(1) == 0
+            },
+            on_index,
+        ),
+        2 => scan_with(
+            residuals,
+            |r| {
+                let x = r ^ residual;
+                let x = x & x.wrapping_sub(1);
+                x & x.wrapping_sub(1) == 0
+            },
+            on_index,
+        ),
+        3 => scan_with(
+            residuals,
+            |r| {
+                let x = r ^ residual;
+                let x = x & x.wrapping_sub(1);
+                let x = x & x.wrapping_sub(1);
+                x & x.wrapping_sub(1) == 0
+            },
+            on_index,
+        ),
+        t if t >= 16 => (0..residuals.len()).for_each(on_index),
+        t => scan_with(residuals, |r| (r ^ residual).count_ones() <= t, on_index),
     }
 }
 
@@ -190,7 +186,9 @@ mod tests {
 
     #[test]
     fn rows_above_u16_survive_layout() {
-        let bucket = Bucket::from_parts(&[1, 2], &[u32::MAX, 65_536]);
+        let mut bucket = Bucket::default();
+        bucket.push(1, u32::MAX);
+        bucket.push(2, 65_536);
         assert_eq!(rows_within(&bucket, 1, 0), vec![u32::MAX]);
         assert_eq!(rows_within(&bucket, 2, 0), vec![65_536]);
     }

@@ -2,13 +2,13 @@
 
 use std::collections::HashSet;
 
-use crate::bucket::Bucket;
 use crate::matches::{best_k, best_per_id};
 use crate::probe::{substring_radii, MasksByWeight, SUBSTRINGS};
+use crate::table::{Table, TOMBSTONE};
 use crate::{HammingError, Hash256, Match};
 
-/// Buckets per substring table: one per value of the 16-bit key.
-const KEYS: usize = 1 << 16;
+/// Most rows an index can address (`u32::MAX` marks removed table entries).
+const MAX_ROWS: usize = TOMBSTONE as usize;
 
 /// How a radius search finds its matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,8 +54,8 @@ pub struct HammingIndex {
     free: Vec<u32>,
     /// Number of live entries.
     len: usize,
-    /// `SUBSTRINGS` tables of `KEYS` buckets, table-major.
-    tables: Vec<Bucket>,
+    /// One table per substring.
+    tables: Vec<Table>,
 }
 
 /// Heap bytes held by an index, by purpose.
@@ -67,9 +67,9 @@ pub struct MemoryUsage {
     pub hashes: usize,
     /// The ids (8 bytes per row) and the live-row bitmap and free list.
     pub ids_and_bookkeeping: usize,
-    /// Bucket headers and bucket contents (6 bytes per entry per table).
+    /// The substring tables (6 bytes per entry per table, plus bucket starts).
     pub tables: usize,
-    /// Estimated allocator overhead: 16 bytes per non-empty bucket allocation.
+    /// Estimated allocator overhead: 16 bytes per heap allocation.
     pub allocator_estimate: usize,
 }
 
@@ -104,7 +104,7 @@ impl HammingIndex {
             live: Vec::new(),
             free: Vec::new(),
             len: 0,
-            tables: vec![Bucket::default(); SUBSTRINGS * KEYS],
+            tables: (0..SUBSTRINGS).map(Table::empty).collect(),
         }
     }
 
@@ -115,9 +115,9 @@ impl HammingIndex {
         entries: impl IntoIterator<Item = (u64, Hash256)>,
     ) -> Result<Self, HammingError> {
         let (ids, hashes): (Vec<u64>, Vec<Hash256>) = entries.into_iter().unzip();
-        if hashes.len() > u32::MAX as usize {
+        if hashes.len() > MAX_ROWS {
             return Err(HammingError::Capacity {
-                max: u64::from(u32::MAX),
+                max: MAX_ROWS as u64,
             });
         }
         let len = hashes.len();
@@ -127,7 +127,7 @@ impl HammingIndex {
                 *last = (1u64 << (len % 64)) - 1;
             }
         }
-        let tables = build_tables(&hashes);
+        let tables = build_tables(&hashes, |_| true);
         Ok(Self {
             hashes,
             ids,
@@ -157,9 +157,12 @@ impl HammingIndex {
                 row
             }
             None => {
-                let row = u32::try_from(self.hashes.len()).map_err(|_| HammingError::Capacity {
-                    max: u64::from(u32::MAX),
-                })?;
+                let row = u32::try_from(self.hashes.len())
+                    .ok()
+                    .filter(|&row| row != TOMBSTONE)
+                    .ok_or(HammingError::Capacity {
+                        max: MAX_ROWS as u64,
+                    })?;
                 self.hashes.push(hash);
                 self.ids.push(id);
                 if self.live.len() * 64 <= row as usize {
@@ -170,9 +173,8 @@ impl HammingIndex {
         };
         self.live[row as usize / 64] |= 1 << (row % 64);
         self.len += 1;
-        for j in 0..SUBSTRINGS {
-            let chunk = hash.chunk(j);
-            self.tables[j * KEYS + (chunk >> 16) as usize].push(chunk as u16, row);
+        for table in &mut self.tables {
+            table.insert(row, &hash);
         }
         Ok(())
     }
@@ -210,15 +212,24 @@ impl HammingIndex {
             .collect();
         for &row in &rows {
             let hash = self.hashes[row as usize];
-            for j in 0..SUBSTRINGS {
-                let chunk = hash.chunk(j);
-                self.tables[j * KEYS + (chunk >> 16) as usize].remove_row(row);
+            for table in &mut self.tables {
+                table.remove(row, &hash);
             }
             self.live[row as usize / 64] &= !(1 << (row % 64));
             self.free.push(row);
         }
         self.len -= rows.len();
         rows.len()
+    }
+
+    /// Rebuilds the tables' flat parts from the live entries, folding in everything inserted
+    /// since the build and dropping removed entries. Optional: inserts and removals never need
+    /// it; it restores the bulk-built memory layout (about a second per 10 M hashes).
+    pub fn compact(&mut self) {
+        let live = &self.live;
+        self.tables = build_tables(&self.hashes, |row| {
+            live[row as usize / 64] & (1 << (row % 64)) != 0
+        });
     }
 
     fn live_rows(&self) -> impl Iterator<Item = u32> + '_ {
@@ -282,36 +293,36 @@ impl HammingIndex {
     /// probing costs more than scanning it scans, so far-away neighbours (random data is ~128
     /// bits from everything) cost one linear scan.
     pub fn nearest_many(&self, queries: &[Hash256], k: usize) -> Vec<Match> {
-        if k == 0 {
+        if k == 0 || self.len == 0 || queries.is_empty() {
             return Vec::new();
         }
         let mut radius = 15;
-        loop {
-            let found = self.search_many(queries, radius);
-            if found.len() >= k || radius >= Hash256::BITS {
+        while radius < Hash256::BITS
+            && self.probe_cost(radius) * queries.len() <= self.scan_cost(queries.len())
+        {
+            let found = self.search_many_with(queries, radius, Strategy::Probe);
+            if found.len() >= k {
                 return best_k(found, k);
             }
-            radius = if self.probe_cost(radius * 2 + 1) * queries.len()
-                > self.scan_cost(queries.len())
-            {
-                Hash256::BITS
-            } else {
-                radius * 2 + 1
-            };
+            radius = radius * 2 + 1;
         }
+        self.scan_nearest(queries, k)
     }
 
     /// Heap bytes held, by purpose.
     pub fn memory_usage(&self) -> MemoryUsage {
-        let table_heap: usize = self.tables.iter().map(Bucket::heap_bytes).sum();
-        let allocations = self.tables.iter().filter(|b| b.heap_bytes() > 0).count();
+        let (table_heap, allocations) = self
+            .tables
+            .iter()
+            .map(Table::heap)
+            .fold((0, 4), |(bytes, allocs), (b, a)| (bytes + b, allocs + a));
         MemoryUsage {
             entries: self.len,
             hashes: self.hashes.capacity() * std::mem::size_of::<Hash256>(),
             ids_and_bookkeeping: self.ids.capacity() * 8
                 + self.live.capacity() * 8
                 + self.free.capacity() * 4,
-            tables: self.tables.capacity() * std::mem::size_of::<Bucket>() + table_heap,
+            tables: self.tables.capacity() * std::mem::size_of::<Table>() + table_heap,
             allocator_estimate: allocations * 16,
         }
     }
@@ -319,11 +330,13 @@ impl HammingIndex {
     /// Estimated work of probing the tables for one query.
     fn probe_cost(&self, max_distance: u32) -> usize {
         let masks = MasksByWeight::get();
-        let per_bucket = self.len / KEYS;
         substring_radii(max_distance)
             .iter()
-            .flatten()
-            .map(|&r| masks.count_within(r) * (BUCKET_VISIT_COST + per_bucket))
+            .zip(&self.tables)
+            .filter_map(|(radius, table)| {
+                let visits = masks.count_within((*radius)?);
+                Some(visits * (BUCKET_VISIT_COST + table.mean_bucket_len()))
+            })
             .sum()
     }
 
@@ -337,6 +350,9 @@ impl HammingIndex {
     fn probe(&self, query: &Hash256, max_distance: u32, found: &mut Vec<Match>) {
         let masks = MasksByWeight::get();
         let mut verify = |row: u32| {
+            if row == TOMBSTONE {
+                return;
+            }
             let distance = self.hashes[row as usize].distance(query);
             if distance <= max_distance {
                 found.push(Match {
@@ -345,16 +361,10 @@ impl HammingIndex {
                 });
             }
         };
-        for (j, radius) in substring_radii(max_distance).into_iter().enumerate() {
+        for (table, radius) in self.tables.iter().zip(substring_radii(max_distance)) {
             let Some(radius) = radius else { continue };
-            let chunk = query.chunk(j);
-            let (key, residual) = ((chunk >> 16) as u16, chunk as u16);
-            let table = &self.tables[j * KEYS..(j + 1) * KEYS];
             for weight in 0..=radius.min(16) {
-                let within = radius - weight;
-                for &mask in masks.of_weight(weight) {
-                    table[usize::from(key ^ mask)].scan(residual, within, &mut verify);
-                }
+                table.probe(query, masks.of_weight(weight), radius - weight, &mut verify);
             }
         }
     }
@@ -378,6 +388,38 @@ impl HammingIndex {
     }
 }
 
+impl HammingIndex {
+    /// Top-`k` linear scan: keeps only candidates that can still be among the `k` best, so
+    /// memory stays O(k) even when every hash is far away.
+    fn scan_nearest(&self, queries: &[Hash256], k: usize) -> Vec<Match> {
+        let mut kept: Vec<Match> = Vec::new();
+        let mut threshold = Hash256::BITS;
+        let limit = k.saturating_mul(4).max(1024);
+        for row in self.live_rows() {
+            let hash = &self.hashes[row as usize];
+            let distance = queries
+                .iter()
+                .map(|q| q.distance(hash))
+                .min()
+                .unwrap_or(u32::MAX);
+            // Equal distances stay: a smaller id may still win the tie.
+            if distance <= threshold {
+                kept.push(Match {
+                    id: self.ids[row as usize],
+                    distance,
+                });
+                if kept.len() >= limit {
+                    kept = best_k(kept, k);
+                    if kept.len() == k {
+                        threshold = kept[k - 1].distance;
+                    }
+                }
+            }
+        }
+        best_k(kept, k)
+    }
+}
+
 /// Positions of the set bits of a word, lowest first.
 struct BitIter(u64);
 
@@ -394,20 +436,29 @@ impl Iterator for BitIter {
     }
 }
 
-/// Builds the 8 tables by counting sort, spreading the tables over the available cores.
-fn build_tables(hashes: &[Hash256]) -> Vec<Bucket> {
+/// Builds the 8 tables over the rows accepted by `keep`, spreading them over the cores.
+fn build_tables(hashes: &[Hash256], keep: impl Fn(u32) -> bool + Sync) -> Vec<Table> {
     let threads = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
         .clamp(1, SUBSTRINGS);
-    let mut built: Vec<Vec<Bucket>> = vec![Vec::new(); SUBSTRINGS];
+    let keep = &keep;
+    // Rows fit in u32: `from_entries` and `insert` refuse more than `MAX_ROWS` rows.
+    let entries = move || {
+        hashes
+            .iter()
+            .enumerate()
+            .map(|(row, hash)| (row as u32, hash))
+            .filter(move |(row, _)| keep(*row))
+    };
+    let mut built: Vec<Option<Table>> = (0..SUBSTRINGS).map(|_| None).collect();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 scope.spawn(move || {
                     (t..SUBSTRINGS)
                         .step_by(threads)
-                        .map(|j| (j, build_table(hashes, j)))
+                        .map(|j| (j, Table::build(j, entries)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -419,36 +470,13 @@ fn build_tables(hashes: &[Hash256]) -> Vec<Bucket> {
                 Err(panic) => std::panic::resume_unwind(panic),
             };
             for (j, table) in tables {
-                built[j] = table;
+                built[j] = Some(table);
             }
         }
     });
-    built.into_iter().flatten().collect()
-}
-
-fn build_table(hashes: &[Hash256], j: usize) -> Vec<Bucket> {
-    let mut starts = vec![0usize; KEYS + 1];
-    for hash in hashes {
-        starts[(hash.chunk(j) >> 16) as usize + 1] += 1;
-    }
-    for key in 0..KEYS {
-        starts[key + 1] += starts[key];
-    }
-    let mut next = starts.clone();
-    let mut residuals = vec![0u16; hashes.len()];
-    let mut rows = vec![0u32; hashes.len()];
-    for (row, hash) in hashes.iter().enumerate() {
-        let chunk = hash.chunk(j);
-        let slot = &mut next[(chunk >> 16) as usize];
-        residuals[*slot] = chunk as u16;
-        // `from_entries` checked that every row fits in u32.
-        rows[*slot] = row as u32;
-        *slot += 1;
-    }
-    (0..KEYS)
-        .map(|key| {
-            let range = starts[key]..starts[key + 1];
-            Bucket::from_parts(&residuals[range.clone()], &rows[range])
-        })
+    built
+        .into_iter()
+        .enumerate()
+        .map(|(j, table)| table.unwrap_or_else(|| Table::empty(j)))
         .collect()
 }

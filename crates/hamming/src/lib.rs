@@ -16,6 +16,7 @@ mod hash;
 mod index;
 mod matches;
 mod probe;
+mod table;
 
 pub use brute_force::BruteForce;
 pub use error::HammingError;

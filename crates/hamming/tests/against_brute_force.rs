@@ -225,6 +225,18 @@ fn inserts_after_queries_and_removals() {
     let count: usize = doomed.iter().map(|&id| brute.remove(id)).sum();
     assert_eq!(index.remove_all(doomed), count);
     check_search(&index, &brute, &queries, &[31]);
+
+    // Compaction folds inserted entries into the flat tables and drops removed ones.
+    let before = index.memory_usage().total();
+    index.compact();
+    assert!(index.memory_usage().total() <= before);
+    assert_eq!(index.len(), brute.len());
+    check_search(&index, &brute, &queries, &[0, 31, 40]);
+    check_nearest(&index, &brute, &queries, &[3]);
+    let (id, hash) = entries[1];
+    index.insert(id, hash).expect("room");
+    brute.insert(id, hash);
+    check_search(&index, &brute, &queries, &[31]);
 }
 
 #[test]
