@@ -4,11 +4,11 @@ use std::collections::HashSet;
 
 use crate::matches::{best_k, best_per_id};
 use crate::probe::{substring_radii, MasksByWeight, SUBSTRINGS};
-use crate::table::{Table, TOMBSTONE};
+use crate::table::Table;
 use crate::{HammingError, Hash256, Match};
 
-/// Most rows an index can address (`u32::MAX` marks removed table entries).
-const MAX_ROWS: usize = TOMBSTONE as usize;
+/// Most rows an index can address (rows are `u32` in the tables).
+const MAX_ROWS: usize = u32::MAX as usize;
 
 /// How a radius search finds its matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -157,12 +157,9 @@ impl HammingIndex {
                 row
             }
             None => {
-                let row = u32::try_from(self.hashes.len())
-                    .ok()
-                    .filter(|&row| row != TOMBSTONE)
-                    .ok_or(HammingError::Capacity {
-                        max: MAX_ROWS as u64,
-                    })?;
+                let row = u32::try_from(self.hashes.len()).map_err(|_| HammingError::Capacity {
+                    max: MAX_ROWS as u64,
+                })?;
                 self.hashes.push(hash);
                 self.ids.push(id);
                 if self.live.len() * 64 <= row as usize {
@@ -222,9 +219,17 @@ impl HammingIndex {
         rows.len()
     }
 
-    /// Rebuilds the tables' flat parts from the live entries, folding in everything inserted
-    /// since the build and dropping removed entries. Optional: inserts and removals never need
-    /// it; it restores the bulk-built memory layout (about a second per 10 M hashes).
+    /// True when enough inserts overflowed their buckets' spare room (more than 1/16 of the
+    /// entries) that [`HammingIndex::compact`] would make queries noticeably faster.
+    pub fn needs_compaction(&self) -> bool {
+        self.tables
+            .iter()
+            .any(|table| table.overflow_len() * 16 > self.len)
+    }
+
+    /// Rebuilds the tables from the live entries with fresh spare room in every bucket,
+    /// folding in overflowed inserts. Optional: inserts and removals never need it; it
+    /// restores the bulk-built layout (a few seconds per 10 M hashes on 2 cores).
     pub fn compact(&mut self) {
         let live = &self.live;
         self.tables = build_tables(&self.hashes, |row| {
@@ -350,9 +355,6 @@ impl HammingIndex {
     fn probe(&self, query: &Hash256, max_distance: u32, found: &mut Vec<Match>) {
         let masks = MasksByWeight::get();
         let mut verify = |row: u32| {
-            if row == TOMBSTONE {
-                return;
-            }
             let distance = self.hashes[row as usize].distance(query);
             if distance <= max_distance {
                 found.push(Match {
@@ -458,7 +460,7 @@ fn build_tables(hashes: &[Hash256], keep: impl Fn(u32) -> bool + Sync) -> Vec<Ta
                 scope.spawn(move || {
                     (t..SUBSTRINGS)
                         .step_by(threads)
-                        .map(|j| (j, Table::build(j, entries)))
+                        .map(|j| (j, Table::build(j, entries(), true)))
                         .collect::<Vec<_>>()
                 })
             })

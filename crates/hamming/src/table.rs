@@ -1,80 +1,112 @@
 //! One substring table: every stored hash filed under the 16-bit key of one of its 32-bit
 //! substrings, with the substring's other 16 bits (the residual) kept beside the row.
 //!
-//! The bulk of a table is a flat, bucket-ordered array built by counting sort (no per-bucket
-//! allocation or header, so a bucket visit is one memory access into `residuals`). Entries
-//! inserted later go to small per-key [`Bucket`]s, so an insert never rebuilds anything;
-//! [`Table::build`] (used by `HammingIndex::compact`) folds them back in when the caller wants.
+//! Layout: one flat array per table, ordered by key and, inside a key's bucket, by residual
+//! (a two-pass radix sort at build time). Each bucket is followed by a little spare room
+//! (1/32 of its length + 2 slots) so inserts land in place, keeping the order, with no
+//! allocation and no rebuild. A bucket whose spare room is used up takes further inserts in a
+//! small per-key overflow [`Bucket`]; [`HammingIndex::compact`](crate::HammingIndex::compact)
+//! rebuilds with fresh room when the caller chooses. Removal shifts the bucket's tail left.
+//!
+//! Because residuals are sorted, the dominant probe (a key three bits away, where only an
+//! identical residual can still be within radius 3) is a binary search, not a scan.
 
-use crate::bucket::Bucket;
+use crate::bucket::{scan_residuals, Bucket};
 use crate::Hash256;
 
 /// Buckets per table: one per value of the 16-bit key.
 pub(crate) const KEYS: usize = 1 << 16;
 
-/// Row value of an entry whose hash was removed from the flat part.
-pub(crate) const TOMBSTONE: u32 = u32::MAX;
-
-/// Buckets whose first cache lines are requested together before any is scanned, so their
+/// Buckets whose first cache line is requested together before any is searched, so their
 /// memory latencies overlap instead of adding up.
 const TOUCH_BATCH: usize = 32;
+
+/// Spare slots left after a bucket of `len` entries at build time.
+fn spare_room(len: u32) -> u32 {
+    len / 32 + 2
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Table {
     /// Which substring (0..8) this table files hashes under.
     substring: usize,
-    /// Bucket `key` of the flat part is `starts[key]..starts[key + 1]`.
-    starts: Vec<u32>,
+    /// `bounds[key] = [start, end]`: bucket `key` holds `start..end`; its room runs to
+    /// `bounds[key + 1][0]`. One extra element closes the last bucket.
+    bounds: Vec<[u32; 2]>,
     residuals: Vec<u16>,
     rows: Vec<u32>,
-    /// Entries inserted after the build; empty until the first insert, then one per key.
-    inserted: Vec<Bucket>,
-    /// Bit `key` is set when `inserted[key]` is non-empty, so queries skip empty ones without
+    /// Entries that found their bucket full; empty until first needed, then one per key.
+    overflow: Vec<Bucket>,
+    /// Bit `key` is set when `overflow[key]` is non-empty, so queries skip empty ones without
     /// touching their headers (8 KiB, stays in cache).
-    inserted_keys: Vec<u64>,
-    /// Tombstones in the flat part.
-    tombstones: usize,
+    overflow_keys: Vec<u64>,
+    overflow_len: usize,
+    /// Entries in the flat part.
+    flat_len: usize,
 }
 
 impl Table {
-    /// Builds the flat part of table `substring` over `(row, hash)` entries (called twice:
-    /// a counting pass and a placing pass).
-    pub(crate) fn build<'a, I>(substring: usize, entries: impl Fn() -> I) -> Self
-    where
-        I: Iterator<Item = (u32, &'a Hash256)>,
-    {
-        let mut starts = vec![0u32; KEYS + 1];
-        for (_, hash) in entries() {
-            starts[(hash.chunk(substring) >> 16) as usize + 1] += 1;
+    /// Builds table `substring` over `(row, hash)` entries, with spare room when `room`.
+    pub(crate) fn build<'a>(
+        substring: usize,
+        entries: impl Iterator<Item = (u32, &'a Hash256)>,
+        room: bool,
+    ) -> Self {
+        let mut chunks = Vec::new();
+        let mut chunk_rows = Vec::new();
+        for (row, hash) in entries {
+            chunks.push(hash.chunk(substring));
+            chunk_rows.push(row);
         }
-        for key in 0..KEYS {
-            starts[key + 1] += starts[key];
+        let total = chunks.len();
+        // Pass 1: order by residual (counting sort on the low 16 bits).
+        let mut residual_starts = vec![0u32; KEYS + 1];
+        let mut key_counts = vec![0u32; KEYS];
+        for &chunk in &chunks {
+            residual_starts[(chunk & 0xffff) as usize + 1] += 1;
+            key_counts[(chunk >> 16) as usize] += 1;
         }
-        let total = starts[KEYS] as usize;
-        let mut next = starts.clone();
-        let mut residuals = vec![0u16; total];
-        let mut rows = vec![0u32; total];
-        for (row, hash) in entries() {
-            let chunk = hash.chunk(substring);
-            let slot = &mut next[(chunk >> 16) as usize];
-            residuals[*slot as usize] = chunk as u16;
-            rows[*slot as usize] = row;
+        for i in 0..KEYS {
+            residual_starts[i + 1] += residual_starts[i];
+        }
+        let mut by_residual = vec![(0u32, 0u32); total];
+        for (&chunk, &row) in chunks.iter().zip(&chunk_rows) {
+            let slot = &mut residual_starts[(chunk & 0xffff) as usize];
+            by_residual[*slot as usize] = (chunk, row);
             *slot += 1;
+        }
+        drop((chunks, chunk_rows));
+        // Pass 2: stable placement by key, leaving room after each bucket.
+        let mut bounds = Vec::with_capacity(KEYS + 1);
+        let mut next = 0u32;
+        for &count in &key_counts {
+            bounds.push([next, next]);
+            next += count + if room { spare_room(count) } else { 0 };
+        }
+        bounds.push([next, next]);
+        let mut residuals = vec![0u16; next as usize];
+        let mut rows = vec![0u32; next as usize];
+        for (chunk, row) in by_residual {
+            let end = &mut bounds[(chunk >> 16) as usize][1];
+            residuals[*end as usize] = chunk as u16;
+            rows[*end as usize] = row;
+            *end += 1;
         }
         Self {
             substring,
-            starts,
+            bounds,
             residuals,
             rows,
-            inserted: Vec::new(),
-            inserted_keys: vec![0; KEYS / 64],
-            tombstones: 0,
+            overflow: Vec::new(),
+            overflow_keys: vec![0; KEYS / 64],
+            overflow_len: 0,
+            flat_len: total,
         }
     }
 
-    /// An empty table.
+    /// An empty table (no spare room: inserts go to overflow buckets until compaction).
     pub(crate) fn empty(substring: usize) -> Self {
-        Self::build(substring, std::iter::empty)
+        Self::build(substring, std::iter::empty(), false)
     }
 
     fn key_and_residual(&self, hash: &Hash256) -> (usize, u16) {
@@ -85,32 +117,50 @@ impl Table {
     /// Files `hash` (stored at `row`) in this table.
     pub(crate) fn insert(&mut self, row: u32, hash: &Hash256) {
         let (key, residual) = self.key_and_residual(hash);
-        if self.inserted.is_empty() {
-            self.inserted = vec![Bucket::default(); KEYS];
+        let [start, end] = self.bounds[key];
+        let (start, end) = (start as usize, end as usize);
+        if end < self.bounds[key + 1][0] as usize {
+            let at = start + self.residuals[start..end].partition_point(|&r| r <= residual);
+            self.residuals.copy_within(at..end, at + 1);
+            self.rows.copy_within(at..end, at + 1);
+            self.residuals[at] = residual;
+            self.rows[at] = row;
+            self.bounds[key][1] += 1;
+            self.flat_len += 1;
+            return;
         }
-        self.inserted[key].push(residual, row);
-        self.inserted_keys[key / 64] |= 1 << (key % 64);
+        if self.overflow.is_empty() {
+            self.overflow = vec![Bucket::default(); KEYS];
+        }
+        self.overflow[key].push(residual, row);
+        self.overflow_keys[key / 64] |= 1 << (key % 64);
+        self.overflow_len += 1;
     }
 
     /// Removes the entry of `row`, whose hash is `hash`.
     pub(crate) fn remove(&mut self, row: u32, hash: &Hash256) {
         let (key, _) = self.key_and_residual(hash);
-        let range = self.starts[key] as usize..self.starts[key + 1] as usize;
-        if let Some(slot) = self.rows[range.clone()].iter().position(|&r| r == row) {
-            self.rows[range.start + slot] = TOMBSTONE;
-            self.tombstones += 1;
+        let [start, end] = self.bounds[key];
+        let (start, end) = (start as usize, end as usize);
+        if let Some(i) = self.rows[start..end].iter().position(|&r| r == row) {
+            self.residuals.copy_within(start + i + 1..end, start + i);
+            self.rows.copy_within(start + i + 1..end, start + i);
+            self.bounds[key][1] -= 1;
+            self.flat_len -= 1;
             return;
         }
-        if let Some(bucket) = self.inserted.get_mut(key) {
-            bucket.remove_row(row);
+        if let Some(bucket) = self.overflow.get_mut(key) {
+            if bucket.remove_row(row) {
+                self.overflow_len -= 1;
+            }
             if bucket.len() == 0 {
-                self.inserted_keys[key / 64] &= !(1 << (key % 64));
+                self.overflow_keys[key / 64] &= !(1 << (key % 64));
             }
         }
     }
 
-    /// Calls `hit(row)` (row may be [`TOMBSTONE`]) for every entry whose key differs from the
-    /// query's by one of `masks` and whose residual differs by at most `within` bits.
+    /// Calls `hit(row)` for every entry whose key differs from the query's by one of `masks`
+    /// and whose residual differs by at most `within` bits.
     pub(crate) fn probe(
         &self,
         query: &Hash256,
@@ -120,49 +170,65 @@ impl Table {
     ) {
         let (key, residual) = self.key_and_residual(query);
         for batch in masks.chunks(TOUCH_BATCH) {
-            // Touch the start of every bucket of the batch; the loads are independent, so the
-            // processor keeps many of them in flight (a safe stand-in for prefetching).
+            // Touch the first line each bucket search will read (the middle for a binary
+            // search). The loads are independent, so the processor keeps many in flight: a
+            // safe stand-in for prefetch instructions.
             let mut touched = 0u16;
             for &mask in batch {
-                let start = self.starts[key ^ usize::from(mask)] as usize;
-                touched ^= self.residuals.get(start).copied().unwrap_or(0);
+                let [start, end] = self.bounds[key ^ usize::from(mask)];
+                let first = if within == 0 {
+                    start + (end - start) / 2
+                } else {
+                    start
+                };
+                touched ^= self.residuals.get(first as usize).copied().unwrap_or(0);
             }
             std::hint::black_box(touched);
             for &mask in batch {
                 let bucket_key = key ^ usize::from(mask);
-                let start = self.starts[bucket_key] as usize;
-                let end = self.starts[bucket_key + 1] as usize;
-                let rows = &self.rows[start..end];
-                crate::bucket::scan_residuals(
-                    &self.residuals[start..end],
-                    residual,
-                    within,
-                    &mut |i| hit(rows[i]),
-                );
-                if self.inserted_keys[bucket_key / 64] & (1 << (bucket_key % 64)) != 0 {
-                    self.inserted[bucket_key].scan(residual, within, hit);
+                let [start, end] = self.bounds[bucket_key];
+                let residuals = &self.residuals[start as usize..end as usize];
+                let rows = &self.rows[start as usize..end as usize];
+                if within == 0 {
+                    let first = residuals.partition_point(|&r| r < residual);
+                    for (i, _) in residuals[first..]
+                        .iter()
+                        .enumerate()
+                        .take_while(|(_, &r)| r == residual)
+                    {
+                        hit(rows[first + i]);
+                    }
+                } else {
+                    scan_residuals(residuals, residual, within, &mut |i| hit(rows[i]));
+                }
+                if self.overflow_keys[bucket_key / 64] & (1 << (bucket_key % 64)) != 0 {
+                    self.overflow[bucket_key].scan(residual, within, hit);
                 }
             }
         }
     }
 
-    /// Average entries per bucket (for the cost model).
+    /// Entries per bucket on average (for the cost model).
     pub(crate) fn mean_bucket_len(&self) -> usize {
-        (self.residuals.len() - self.tombstones) / KEYS
-            + self.inserted.iter().map(Bucket::len).sum::<usize>() / KEYS
+        (self.flat_len + self.overflow_len) / KEYS
+    }
+
+    /// Entries that did not fit their bucket's spare room.
+    pub(crate) fn overflow_len(&self) -> usize {
+        self.overflow_len
     }
 
     /// Heap bytes and number of separate heap allocations.
     pub(crate) fn heap(&self) -> (usize, usize) {
-        let inserted: usize = self.inserted.iter().map(Bucket::heap_bytes).sum();
-        let allocations = 3 + self.inserted.iter().filter(|b| b.heap_bytes() > 0).count();
+        let overflow: usize = self.overflow.iter().map(Bucket::heap_bytes).sum();
+        let allocations = 4 + self.overflow.iter().filter(|b| b.heap_bytes() > 0).count();
         (
-            self.starts.capacity() * 4
+            self.bounds.capacity() * 8
                 + self.residuals.capacity() * 2
                 + self.rows.capacity() * 4
-                + self.inserted.capacity() * std::mem::size_of::<Bucket>()
-                + inserted
-                + self.inserted_keys.capacity() * 8,
+                + self.overflow.capacity() * std::mem::size_of::<Bucket>()
+                + overflow
+                + self.overflow_keys.capacity() * 8,
             allocations,
         )
     }

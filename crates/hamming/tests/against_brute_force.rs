@@ -227,9 +227,8 @@ fn inserts_after_queries_and_removals() {
     check_search(&index, &brute, &queries, &[31]);
 
     // Compaction folds inserted entries into the flat tables and drops removed ones.
-    let before = index.memory_usage().total();
     index.compact();
-    assert!(index.memory_usage().total() <= before);
+    assert!(!index.needs_compaction());
     assert_eq!(index.len(), brute.len());
     check_search(&index, &brute, &queries, &[0, 31, 40]);
     check_nearest(&index, &brute, &queries, &[3]);
@@ -354,4 +353,32 @@ fn memory_usage_is_reported() {
     // At least the raw payload: 32-byte hash, 8-byte id and 8 tables × 6 bytes.
     assert!(usage.total() >= entries.len() * (32 + 8 + 48));
     assert!(usage.bytes_per_hash() > 88.0);
+}
+
+/// Many inserts into the same buckets: the spare room fills, later entries overflow, and
+/// removals from both places keep results exact.
+#[test]
+fn crowded_buckets_fill_room_then_overflow() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let base = random_hash(&mut rng);
+    let entries: Vec<(u64, Hash256)> = (0..300)
+        .map(|i| (i, flip_random(&mut rng, &base, (i % 12) as usize)))
+        .collect();
+    let (mut index, mut brute) = build(&entries[..100]);
+    assert!(!index.needs_compaction());
+    for &(id, hash) in &entries[100..] {
+        index.insert(id, hash).expect("room");
+        brute.insert(id, hash);
+    }
+    assert!(index.needs_compaction());
+    let queries = vec![base, flip_random(&mut rng, &base, 5), random_hash(&mut rng)];
+    check_search(&index, &brute, &queries, &[0, 3, 31]);
+    for id in (0..300).step_by(7) {
+        assert_eq!(index.remove(id), brute.remove(id));
+    }
+    check_search(&index, &brute, &queries, &[0, 3, 31]);
+    check_nearest(&index, &brute, &queries, &[1, 20]);
+    index.compact();
+    assert!(!index.needs_compaction());
+    check_search(&index, &brute, &queries, &[0, 3, 31]);
 }
