@@ -9,7 +9,7 @@
 //! rebuilds with fresh room when the caller chooses. Removal shifts the bucket's tail left.
 //!
 //! Because residuals are sorted, the dominant probe (a key three bits away, where only an
-//! identical residual can still be within radius 3) is a binary search, not a scan.
+//! identical residual can still be within radius 3) is an interpolation lookup, not a scan.
 
 use crate::bucket::{scan_residuals, Bucket};
 use crate::Hash256;
@@ -24,6 +24,31 @@ const TOUCH_BATCH: usize = 32;
 /// Spare slots left after a bucket of `len` entries at build time.
 fn spare_room(len: u32) -> u32 {
     len / 32 + 2
+}
+
+/// Where `residual` should sit in a sorted bucket of `len` uniformly spread residuals
+/// (interpolation). The touch pass loads this line, so the search below usually stays in it.
+#[inline]
+fn guess(len: usize, residual: u16) -> usize {
+    (len * usize::from(residual)) >> 16
+}
+
+/// First index of sorted `residuals` holding a value ≥ `residual`, walking from `from`. On
+/// uniform data the walk is a few steps inside one cache line (a binary search would touch
+/// four lines one after another); on skewed data it degrades to a scan, never to a wrong answer.
+#[inline]
+fn lower_bound_from(residuals: &[u16], residual: u16, from: usize) -> usize {
+    let mut i = from.min(residuals.len());
+    if i < residuals.len() && residuals[i] < residual {
+        while i < residuals.len() && residuals[i] < residual {
+            i += 1;
+        }
+    } else {
+        while i > 0 && residuals[i - 1] >= residual {
+            i -= 1;
+        }
+    }
+    i
 }
 
 #[derive(Debug, Clone)]
@@ -177,11 +202,11 @@ impl Table {
             for &mask in batch {
                 let [start, end] = self.bounds[key ^ usize::from(mask)];
                 let first = if within == 0 {
-                    start + (end - start) / 2
+                    start as usize + guess(end as usize - start as usize, residual)
                 } else {
-                    start
+                    start as usize
                 };
-                touched ^= self.residuals.get(first as usize).copied().unwrap_or(0);
+                touched ^= self.residuals.get(first).copied().unwrap_or(0);
             }
             std::hint::black_box(touched);
             for &mask in batch {
@@ -190,7 +215,8 @@ impl Table {
                 let residuals = &self.residuals[start as usize..end as usize];
                 let rows = &self.rows[start as usize..end as usize];
                 if within == 0 {
-                    let first = residuals.partition_point(|&r| r < residual);
+                    let first =
+                        lower_bound_from(residuals, residual, guess(residuals.len(), residual));
                     for (i, _) in residuals[first..]
                         .iter()
                         .enumerate()
@@ -231,5 +257,24 @@ impl Table {
                 + self.overflow_keys.capacity() * 8,
             allocations,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower_bound_from_any_start() {
+        let residuals = [3u16, 3, 7, 9, 9, 9, 200, 65535];
+        for from in 0..=residuals.len() + 2 {
+            for probe in [0u16, 3, 4, 9, 10, 200, 65535] {
+                let expected = residuals.partition_point(|&r| r < probe);
+                assert_eq!(lower_bound_from(&residuals, probe, from), expected);
+            }
+        }
+        assert_eq!(lower_bound_from(&[], 5, 0), 0);
+        assert_eq!(guess(0, 65535), 0);
+        assert!(guess(10, 65535) < 10);
     }
 }
