@@ -50,6 +50,12 @@ fn thread_cpu() -> Duration {
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
+/// CPU time consumed by the whole process (all threads), for the multi-threaded build.
+fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 /// Wall-clock and thread-CPU durations of each timed call.
 #[derive(Default)]
 struct Timings {
@@ -124,18 +130,21 @@ fn main() -> std::io::Result<()> {
     write_hashes(&dir.join("random.bin"), random.iter().copied())?;
 
     let rss_before = rss_bytes();
+    let build_cpu = process_cpu();
     let start = Instant::now();
     let index = HammingIndex::from_entries(hashes.iter().enumerate().map(|(i, h)| (i as u64, *h)))
         .map_err(std::io::Error::other)?;
     let build = start.elapsed();
+    let build_cpu = process_cpu().saturating_sub(build_cpu);
     let rss_after = rss_bytes();
     let usage = index.memory_usage();
 
     println!("# Hamming index benchmark: {n} random 256-bit hashes, radius {d}, seed {SEED:#x}");
     println!(
-        "build (from_entries, {} threads): {:.2} s",
+        "build (from_entries, {} threads): {:.2} s wall, {:.2} s CPU (all threads)",
         std::thread::available_parallelism().map_or(1, usize::from),
-        build.as_secs_f64()
+        build.as_secs_f64(),
+        build_cpu.as_secs_f64(),
     );
     println!(
         "memory (accounted): {:.1} bytes/hash = hashes {:.1} + ids/bookkeeping {:.1} + tables {:.1} + allocator estimate {:.1}",
@@ -241,26 +250,30 @@ fn main() -> std::io::Result<()> {
     let inserts: Vec<Hash256> = (0..100_000)
         .map(|_| Hash256::from_words(rng.gen()))
         .collect();
-    let start = Instant::now();
+    let mut insert_times = Timings::default();
     for (i, h) in inserts.iter().enumerate() {
-        index
-            .insert((n + i) as u64, *h)
+        insert_times
+            .time(|| index.insert((n + i) as u64, *h))
             .map_err(std::io::Error::other)?;
     }
-    let per_insert = start.elapsed() / inserts.len() as u32;
-    let start = Instant::now();
-    let removed = index.remove_all((0..1000u64).map(|i| i * 7));
-    let remove_all = start.elapsed();
-    let start = Instant::now();
-    index.remove(12_345_678_901);
-    let remove_one = start.elapsed();
+    let mut remove_times = Timings::default();
+    let removed = remove_times.time(|| index.remove_all((0..1000u64).map(|i| i * 7)));
+    remove_times.time(|| index.remove(12_345_678_901));
     let (t, _) = time_queries(&near, |q| index.search(q, d));
     println!();
+    let total = |v: &[Duration]| v.iter().sum::<Duration>().as_secs_f64();
     println!(
-        "insert: {:.2} µs/hash (100 000 into the built index); remove_all of {removed} ids: {:.1} ms; remove(id): {:.1} ms",
-        per_insert.as_secs_f64() * 1e6,
-        remove_all.as_secs_f64() * 1e3,
-        remove_one.as_secs_f64() * 1e3,
+        "insert (100 000 into the built index): mean {:.2} µs wall, {:.2} µs CPU; p99 {:.1} µs CPU",
+        total(&insert_times.wall) / inserts.len() as f64 * 1e6,
+        total(&insert_times.cpu) / inserts.len() as f64 * 1e6,
+        percentile(&insert_times.cpu, 0.99),
+    );
+    println!(
+        "remove_all of 1000 ids ({removed} hashes): {:.1} ms wall, {:.1} ms CPU; remove(id): {:.1} ms wall, {:.1} ms CPU",
+        remove_times.wall[0].as_secs_f64() * 1e3,
+        remove_times.cpu[0].as_secs_f64() * 1e3,
+        remove_times.wall[1].as_secs_f64() * 1e3,
+        remove_times.cpu[1].as_secs_f64() * 1e3,
     );
     println!(
         "after updates: near-duplicate search wall p50 {:.1} µs, p99 {:.1} µs, cpu p50 {:.1} µs; memory {:.1} bytes/hash; needs_compaction: {}",
@@ -270,13 +283,15 @@ fn main() -> std::io::Result<()> {
         index.memory_usage().bytes_per_hash(),
         index.needs_compaction(),
     );
-    let start = Instant::now();
+    let (start, start_cpu) = (Instant::now(), process_cpu());
     index.compact();
     let compact = start.elapsed();
+    let compact_cpu = process_cpu().saturating_sub(start_cpu);
     let (t, _) = time_queries(&near, |q| index.search(q, d));
     println!(
-        "compact(): {:.2} s; then near-duplicate search wall p50 {:.1} µs, cpu p50 {:.1} µs; memory {:.1} bytes/hash",
+        "compact(): {:.2} s wall, {:.2} s CPU; then near-duplicate search wall p50 {:.1} µs, cpu p50 {:.1} µs; memory {:.1} bytes/hash",
         compact.as_secs_f64(),
+        compact_cpu.as_secs_f64(),
         percentile(&t.wall, 0.5),
         percentile(&t.cpu, 0.5),
         index.memory_usage().bytes_per_hash(),

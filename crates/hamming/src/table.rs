@@ -21,6 +21,9 @@ pub(crate) const KEYS: usize = 1 << 16;
 /// memory latencies overlap instead of adding up.
 const TOUCH_BATCH: usize = 32;
 
+/// 16-bit residuals per 64-byte cache line.
+const RESIDUALS_PER_LINE: usize = 32;
+
 /// Spare slots left after a bucket of `len` entries at build time.
 fn spare_room(len: u32) -> u32 {
     len / 32 + 2
@@ -201,12 +204,19 @@ impl Table {
             let mut touched = 0u16;
             for &mask in batch {
                 let [start, end] = self.bounds[key ^ usize::from(mask)];
-                let first = if within == 0 {
-                    start as usize + guess(end as usize - start as usize, residual)
+                let (start, end) = (start as usize, end as usize);
+                if within == 0 {
+                    touched ^= self
+                        .residuals
+                        .get(start + guess(end - start, residual))
+                        .copied()
+                        .unwrap_or(0);
                 } else {
-                    start as usize
-                };
-                touched ^= self.residuals.get(first).copied().unwrap_or(0);
+                    // A scan reads the whole bucket: request each of its cache lines.
+                    for at in (start..end).step_by(RESIDUALS_PER_LINE) {
+                        touched ^= self.residuals[at];
+                    }
+                }
             }
             std::hint::black_box(touched);
             for &mask in batch {
