@@ -5,7 +5,9 @@ Run the Rust bench first (it writes target/hamming-bench/{stored,near,random}.bi
 hash), then:
 
     pip install faiss-cpu numpy
-    python3 crates/hamming/benches/faiss_multihash.py [target/hamming-bench]
+    python3 crates/hamming/benches/faiss_multihash.py [target/hamming-bench [QUERIES]]
+
+QUERIES (default: all in the files) limits the timed queries of each kind.
 
 Configuration: 16 hash tables of 16 bits probed with 1 flipped bit each (nhash=16, b=16,
 nflip=1). By the pigeonhole principle (16 x (1 + 1) = 32 > 31) this is exact for radius 31, the
@@ -58,8 +60,9 @@ def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else "target/hamming-bench"
     faiss.omp_set_num_threads(1)
     stored = load(directory, "stored.bin")
-    near = load(directory, "near.bin")
-    random = load(directory, "random.bin")
+    limit = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    near = load(directory, "near.bin")[:limit]
+    random = load(directory, "random.bin")[:limit]
     n = stored.shape[0]
 
     rss_before = rss_bytes()
