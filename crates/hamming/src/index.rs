@@ -25,10 +25,13 @@ pub enum Strategy {
 /// Search radius used by callers that have no better idea (the PDQ match threshold).
 pub const DEFAULT_MAX_DISTANCE: u32 = 31;
 
-/// Cost, in residual comparisons, of reaching a bucket at a random place in memory.
-const BUCKET_VISIT_COST: usize = 24;
-/// Cost, in residual comparisons, of comparing one hash during a linear scan.
-const SCAN_ROW_COST: usize = 6;
+// Cost model, in units of one residual comparison (~1 ns): measured at 10 M hashes on the
+// 2-core benchmark machine (docs/benchmarks.md), a bucket visit costs ~60 ns (a cache miss,
+// overlapped with others) and a linear scan ~2.2 ns per stored hash.
+/// Cost of reaching a bucket at a random place in memory.
+const BUCKET_VISIT_COST: usize = 60;
+/// Cost of comparing one stored hash during a linear scan.
+const SCAN_ROW_COST: usize = 2;
 
 /// An exact Hamming-distance index over 256-bit hashes (multi-index hashing, 8 tables).
 ///

@@ -382,3 +382,41 @@ fn crowded_buckets_fill_room_then_overflow() {
     assert!(!index.needs_compaction());
     check_search(&index, &brute, &queries, &[0, 3, 31]);
 }
+
+/// The documented sharing pattern: readers query through an `RwLock` while a writer inserts.
+#[test]
+fn shared_between_reader_threads_and_a_writer() {
+    use std::sync::{Arc, RwLock};
+    let (entries, queries) = clustered(11);
+    let (first, rest) = entries.split_at(entries.len() - 100);
+    let index = Arc::new(RwLock::new(
+        HammingIndex::from_entries(first.iter().copied()).expect("small"),
+    ));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let index = Arc::clone(&index);
+            let queries = queries.clone();
+            std::thread::spawn(move || {
+                let mut found = 0;
+                for query in &queries {
+                    let guard = index.read().expect("no writer panicked");
+                    found += guard.search(query, 31).len();
+                }
+                found
+            })
+        })
+        .collect();
+    for &(id, hash) in rest {
+        index
+            .write()
+            .expect("no reader panicked")
+            .insert(id, hash)
+            .expect("room");
+    }
+    for reader in readers {
+        assert!(reader.join().expect("reader finished") > 0);
+    }
+    let brute = BruteForce::from_entries(entries.iter().copied());
+    let index = index.read().expect("no panic");
+    check_search(&index, &brute, &queries, &[31]);
+}
