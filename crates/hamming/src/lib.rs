@@ -1,7 +1,7 @@
 //! Exact Hamming-distance search over 256-bit perceptual hashes (PDQ).
 //!
 //! [`HammingIndex`] answers "every stored hash within distance d" and "the k nearest" over tens
-//! of millions of hashes in well under a millisecond for PDQ's usual threshold (31), using
+//! of millions of hashes in about half a millisecond for PDQ's usual threshold (31), using
 //! multi-index hashing (Norouzi, Punjani & Fleet) with 8 substring tables and a generalised
 //! pigeonhole bound, so it never misses a match. [`BruteForce`] is the linear popcount scan it
 //! is tested and benchmarked against. Design and proof: `docs/hamming-index.md`.
