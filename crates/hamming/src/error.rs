@@ -6,6 +6,9 @@ pub enum HammingError {
     /// A hexadecimal hash did not have exactly 64 digits.
     #[error("a 256-bit hash is 64 hexadecimal digits, got {0} characters")]
     HexLength(usize),
+    /// A byte slice that is not exactly 32 bytes long.
+    #[error("a 256-bit hash is 32 bytes, got {0}")]
+    ByteLength(usize),
     /// A character that is not a hexadecimal digit.
     #[error("invalid hexadecimal digit at position {0}")]
     HexDigit(usize),

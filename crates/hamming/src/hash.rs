@@ -106,6 +106,18 @@ impl From<[u8; 32]> for Hash256 {
     }
 }
 
+impl TryFrom<&[u8]> for Hash256 {
+    type Error = HammingError;
+
+    /// Accepts exactly 32 bytes (e.g. a hash read from a file or a database column).
+    fn try_from(bytes: &[u8]) -> Result<Self, Self::Error> {
+        let array: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| HammingError::ByteLength(bytes.len()))?;
+        Ok(Self::from_bytes(array))
+    }
+}
+
 impl From<Hash256> for [u8; 32] {
     fn from(hash: Hash256) -> Self {
         hash.to_bytes()
@@ -169,6 +181,18 @@ mod tests {
         let mut wide = "0".repeat(62);
         wide.push('é');
         assert_eq!(Hash256::from_hex(&wide), Err(HammingError::HexDigit(62)));
+    }
+
+    #[test]
+    fn byte_slices_must_be_32_bytes() {
+        let bytes: Vec<u8> = (0..32).collect();
+        let hash = Hash256::try_from(bytes.as_slice()).expect("32 bytes");
+        assert_eq!(hash.to_bytes().as_slice(), bytes.as_slice());
+        assert_eq!(
+            Hash256::try_from(&bytes[..31]),
+            Err(HammingError::ByteLength(31))
+        );
+        assert_eq!(Hash256::try_from(&[][..]), Err(HammingError::ByteLength(0)));
     }
 
     #[test]
