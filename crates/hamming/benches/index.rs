@@ -5,7 +5,7 @@
 //! Environment: `HAMMING_BENCH_N` (stored hashes, default 10 000 000), `HAMMING_BENCH_QUERIES`
 //! (timed index queries per kind, default 1000), `HAMMING_BENCH_SCAN_QUERIES` (brute-force
 //! queries per kind, default 20), `HAMMING_BENCH_DIR` (where the data set is written for
-//! `benches/faiss_multihash.py`, default `target/hamming-bench`).
+//! `benches/faiss_multihash.py`, default `target/hamming-bench` of the workspace).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -109,8 +109,10 @@ fn main() -> std::io::Result<()> {
     let n = env_usize("HAMMING_BENCH_N", 10_000_000);
     let nq = env_usize("HAMMING_BENCH_QUERIES", 1000);
     let nscan = env_usize("HAMMING_BENCH_SCAN_QUERIES", 20);
-    let dir = PathBuf::from(
-        std::env::var("HAMMING_BENCH_DIR").unwrap_or_else(|_| "target/hamming-bench".into()),
+    // `cargo bench` runs in the crate directory; the default is the workspace's target/.
+    let dir = std::env::var("HAMMING_BENCH_DIR").map_or_else(
+        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/hamming-bench"),
+        PathBuf::from,
     );
     let d = DEFAULT_MAX_DISTANCE;
 
