@@ -393,6 +393,19 @@ impl Vault {
         file.seek(SeekFrom::Start(0)).map_err(write_err())?;
         file.write_all(&header.bytes).map_err(write_err())?;
         file.flush().map_err(write_err())?;
+
+        // Identical content already stored and intact: the copy is dropped unsynced. (Checked
+        // again under the commit lock below, for puts racing on the same content.)
+        let known_path = self.blob_path(&digests.sha256);
+        if self.inner.storage.exists(&known_path).unwrap_or(false)
+            && self.existing_blob_is_sound(&digests.sha256)
+        {
+            return Ok(StoredBlob {
+                digests,
+                size: total,
+                already_present: true,
+            });
+        }
         file.sync_all()
             .map_err(VaultError::io("sync", tmp.path.clone()))?;
         drop(file);
