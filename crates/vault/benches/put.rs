@@ -47,6 +47,39 @@ fn bench_put(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(if len > 1_000_000 { 20 } else { 8 }));
 
         let mut counter = 0u64;
+        // A young vault: most puts also create (and fsync) their fan-out directory.
+        group.bench_function(BenchmarkId::new("vault_new_dirs", label), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    counter += 1;
+                    stamp(&mut data, counter);
+                    let start = Instant::now();
+                    let stored = vault.put(&data[..]).expect("put");
+                    total += start.elapsed();
+                    assert!(!stored.already_present);
+                    vault.delete(&stored.digests.sha256).expect("delete");
+                    // Keep the directories new for the next put.
+                    let blob_dir = vault
+                        .blob_path(&stored.digests.sha256)
+                        .parent()
+                        .expect("fan-out dir")
+                        .to_owned();
+                    let _ = std::fs::remove_dir(&blob_dir);
+                    let _ = std::fs::remove_dir(blob_dir.parent().expect("top dir"));
+                }
+                total
+            })
+        });
+
+        // A mature vault: every fan-out directory exists already.
+        let blobs = vault.dir().join("blobs");
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                std::fs::create_dir_all(blobs.join(format!("{a:02x}")).join(format!("{b:02x}")))
+                    .expect("fan-out dir");
+            }
+        }
         group.bench_function(BenchmarkId::new("vault", label), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
@@ -62,6 +95,14 @@ fn bench_put(c: &mut Criterion) {
                 total
             })
         });
+        // Remove the empty fan-out directories again for the next size's "new dirs" run.
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let _ =
+                    std::fs::remove_dir(blobs.join(format!("{a:02x}")).join(format!("{b:02x}")));
+            }
+            let _ = std::fs::remove_dir(blobs.join(format!("{a:02x}")));
+        }
 
         group.bench_function(BenchmarkId::new("plain_write_fsync", label), |b| {
             b.iter_custom(|iters| {

@@ -147,7 +147,10 @@ impl Vault {
         if segments > u64::from(u32::MAX) {
             return Err(VaultError::corrupt(name.as_str(), "too many segments"));
         }
-        let expected_len = HEADER_LEN as u64 + meta.size + segments * TAG_LEN as u64;
+        let expected_len = (HEADER_LEN as u64)
+            .checked_add(meta.size)
+            .and_then(|n| n.checked_add(segments * TAG_LEN as u64))
+            .ok_or_else(|| VaultError::corrupt(name.as_str(), "impossible size"))?;
         let actual_len = file
             .seek(SeekFrom::End(0))
             .map_err(VaultError::io("read", &path))?;
