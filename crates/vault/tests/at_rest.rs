@@ -55,3 +55,23 @@ fn plaintext_never_appears_on_disk() {
         &windows[0]
     ));
 }
+
+#[test]
+fn debug_output_of_vault_and_keys_shows_ids_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let material = [0x5cu8; 32];
+    let key = safeguard_vault::MasterKey::from_bytes(
+        safeguard_vault::KeyId::new("prod-1").expect("id"),
+        material,
+    );
+    let vault = Vault::open(
+        dir.path(),
+        KeyRing::new(key.clone()),
+        VaultConfig::default(),
+    )
+    .expect("open");
+    let shown = format!("{vault:?} {key:?} {:?}", KeyRing::new(key.clone()));
+    assert!(shown.contains("prod-1"), "{shown}");
+    assert!(!shown.to_lowercase().contains("5c5c"), "{shown}");
+    assert!(!shown.contains("92, 92"), "{shown}"); // 0x5c as decimal array
+}

@@ -232,3 +232,34 @@ fn rotation_reports_unopenable_blobs_and_carries_on() {
     assert_eq!(report.failed[0].0, path);
     assert!(matches!(report.failed[0].1, VaultError::Corrupt { .. }));
 }
+
+#[test]
+fn failed_naming_key_rename_interrupts_cleanly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = FaultyStorage::new();
+    let vault = Vault::open_with_storage(
+        dir.path(),
+        ring("old", 1),
+        VaultConfig::default(),
+        Arc::new(storage.clone()),
+    )
+    .expect("open");
+    let blobs = fill(&vault, 2);
+    storage.fail_nth(FaultOp::Rename, 1, FaultError::NoSpace);
+    let err = vault.rotate(key("new", 2)).expect_err("rename fails");
+    assert!(
+        matches!(&err, VaultError::RotationInterrupted { rewrapped: 0, .. }),
+        "{err}"
+    );
+    assert!(common::temp_files(dir.path()).is_empty());
+    // The naming key is still wrapped under the old key only: the old ring still opens it.
+    let old_only = Vault::open(dir.path(), ring("old", 1), VaultConfig::default());
+    assert!(old_only.is_ok());
+    storage.disarm();
+    let report = vault.rotate(key("new", 2)).expect("resume");
+    assert!(report.naming_key_rewrapped);
+    assert_eq!(report.rewrapped, 2);
+    drop(vault);
+    let vault = Vault::open(dir.path(), ring("new", 2), VaultConfig::default()).expect("new only");
+    assert_all_readable(&vault, &blobs);
+}
