@@ -172,14 +172,21 @@ impl Vault {
         Ok(self.walk()?.filter_map(move |found| match found {
             Err(e) => Some(Err(e)),
             Ok(found) if !found.well_placed => None,
-            Ok(found) => Some(self.sha256_of(&found.path)),
+            Ok(found) => self.sha256_of(&found.path).transpose(),
         }))
     }
 
-    /// Opens a blob's header and checks that its name matches its content's SHA-256.
-    fn sha256_of(&self, path: &Path) -> Result<Sha256, VaultError> {
+    /// Opens a blob's header and checks that its name matches its content's SHA-256; `None` if
+    /// the blob was deleted since it was listed (a concurrent purge is not an error).
+    fn sha256_of(&self, path: &Path) -> Result<Option<Sha256>, VaultError> {
         let name = file_name(path);
-        let (_, header) = read_header(self.inner.storage.as_ref(), path)?;
+        let header = match read_header(self.inner.storage.as_ref(), path) {
+            Ok((_, header)) => header,
+            Err(VaultError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        };
         let opened = header
             .open(&self.inner.keys())
             .map_err(|reason| VaultError::corrupt(name.as_str(), reason))?;
@@ -190,7 +197,7 @@ impl Vault {
                 "holds content other than its name says",
             ));
         }
-        Ok(sha256)
+        Ok(Some(sha256))
     }
 
     /// The integrity sweep: decrypts every blob completely, checks every segment's
@@ -214,7 +221,11 @@ impl Vault {
                 continue;
             }
             let sha256 = match self.sha256_of(&found.path) {
-                Ok(sha256) => sha256,
+                Ok(Some(sha256)) => sha256,
+                Ok(None) => {
+                    report.checked -= 1;
+                    continue;
+                }
                 Err(error) => {
                     report.problems.push(VerifyProblem {
                         path: found.path,
@@ -229,6 +240,7 @@ impl Vault {
                     report.ok += 1;
                     report.bytes += bytes;
                 }
+                Err(VaultError::NotFound { .. }) => report.checked -= 1,
                 Err(error) => report.problems.push(VerifyProblem {
                     path: found.path,
                     sha256: Some(sha256),

@@ -87,3 +87,34 @@ fn concurrent_distinct_puts_all_land() {
     });
     assert_eq!(vault.list().expect("list").count(), 40);
 }
+
+#[test]
+fn listing_and_sweeping_while_blobs_are_deleted_is_not_an_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vault = open(dir.path());
+    let shas: Vec<_> = (0..60)
+        .map(|i| {
+            vault
+                .put(&data(500, 500 + i)[..])
+                .expect("put")
+                .digests
+                .sha256
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let deleter = scope.spawn(|| {
+            for sha in &shas {
+                vault.delete(sha).expect("delete");
+            }
+        });
+        for _ in 0..5 {
+            for item in vault.list().expect("list") {
+                item.expect("a concurrently deleted blob is skipped, not an error");
+            }
+            let report = vault.verify_all().expect("sweep");
+            assert!(report.is_clean(), "{:?}", report.problems);
+        }
+        deleter.join().expect("deleter");
+    });
+    assert_eq!(vault.list().expect("list").count(), 0);
+}
