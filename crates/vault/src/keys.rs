@@ -207,6 +207,13 @@ impl MasterKey {
         Err(KeyError::InvalidKeyMaterial { id: id.0.clone() })
     }
 
+    /// The material as 64 hex digits, for handing a freshly generated key to an operator (e.g.
+    /// to put into `SAFEGUARD_VAULT_KEY` of another host). Deliberately named: this is the one
+    /// way to get key material out; never log it.
+    pub fn export_secret_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(hex::encode(self.material.as_ref()))
+    }
+
     /// The key's id.
     pub fn id(&self) -> &KeyId {
         &self.id
@@ -602,6 +609,8 @@ mod tests {
             let key = MasterKey::parse(id("a"), &format!(" {text}\n")).expect("valid key");
             assert_eq!(key.material(), &bytes);
         }
+        let exported = MasterKey::from_bytes(id("a"), bytes).export_secret_hex();
+        assert_eq!(exported.as_str(), hexed);
         assert!(MasterKey::parse(id("a"), &hexed[..62]).is_err());
         assert!(MasterKey::parse(id("a"), "not a key at all").is_err());
         let short = base64::engine::general_purpose::STANDARD.encode([1u8; 31]);
