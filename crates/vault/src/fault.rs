@@ -80,6 +80,7 @@ struct Plan {
 #[derive(Debug, Default)]
 struct State {
     plan: Mutex<Option<Plan>>,
+    no_hard_links: std::sync::atomic::AtomicBool,
     counts: [AtomicU64; 6],
     fired: AtomicU64,
 }
@@ -149,6 +150,13 @@ impl FaultyStorage {
             sticky: true,
             seen: 0,
         });
+    }
+
+    /// Behaves like a file system without hard links: every link fails with EPERM, as Linux
+    /// reports it (the vault then falls back to check-and-rename).
+    pub fn without_hard_links(self) -> Self {
+        self.state.no_hard_links.store(true, Ordering::SeqCst);
+        self
     }
 
     /// Removes the armed fault.
@@ -236,6 +244,9 @@ impl Storage for FaultyStorage {
 
     fn link_new(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.state.check(FaultOp::Link)?;
+        if self.state.no_hard_links.load(Ordering::SeqCst) {
+            return Err(io::Error::from_raw_os_error(1));
+        }
         self.inner.link_new(from, to)
     }
 

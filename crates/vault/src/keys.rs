@@ -497,8 +497,14 @@ impl KeyRing {
                 fs::rename(&tmp, path)?;
             } else {
                 // hard_link refuses to overwrite: two first starts racing keep one key.
-                fs::hard_link(&tmp, path)?;
-                fs::remove_file(&tmp)?;
+                match fs::hard_link(&tmp, path) {
+                    Ok(()) => fs::remove_file(&tmp)?,
+                    // No hard links on this file system (EPERM): check, then rename.
+                    Err(e) if e.raw_os_error() == Some(1) && !path.exists() => {
+                        fs::rename(&tmp, path)?
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             fs::File::open(dir)?.sync_all()
         })();

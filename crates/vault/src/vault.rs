@@ -437,6 +437,16 @@ impl Vault {
                     .rename(&tmp.path, &path)
                     .map_err(VaultError::io("replace damaged blob", &path))?;
             }
+            Err(e) if link_unsupported(&e) => {
+                // A file system without hard links: check-then-rename under the commit lock.
+                // Across processes two identical puts may both rename; the content is the same.
+                if storage.exists(&path).unwrap_or(false) && self.existing_blob_is_sound(sha256) {
+                    return Ok(true);
+                }
+                storage
+                    .rename(&tmp.path, &path)
+                    .map_err(VaultError::io("rename blob", &path))?;
+            }
             Err(e) => return Err(VaultError::io("link blob", &path)(e)),
         }
         if let Err(e) = storage.sync_dir(&dir) {
@@ -520,6 +530,11 @@ impl Read for ChannelReader {
             }
         }
     }
+}
+
+/// Whether `link` failed because the file system has no hard links (Linux reports EPERM).
+fn link_unsupported(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Unsupported || e.raw_os_error() == Some(1)
 }
 
 /// Reads until `buf` holds `want` bytes or the reader is exhausted; returns bytes added.
@@ -708,7 +723,14 @@ fn load_or_create_naming_key(
     let mut naming_key = Zeroizing::new([0u8; KEY_LEN]);
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, naming_key.as_mut());
     let temp = write_naming_temp(storage, tmp, &naming_key, keys.active())?;
-    let linked = storage.link_new(&temp, &path);
+    let mut linked = storage.link_new(&temp, &path);
+    if linked.as_ref().is_err_and(link_unsupported) {
+        linked = match storage.exists(&path) {
+            Ok(true) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+            Ok(false) => storage.rename(&temp, &path),
+            Err(e) => Err(e),
+        };
+    }
     let _ = storage.remove_file(&temp);
     match linked {
         Ok(()) => {

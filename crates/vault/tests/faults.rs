@@ -165,3 +165,31 @@ fn failing_vault_initialisation_is_typed() {
         .expect("second open");
     }
 }
+
+#[test]
+fn file_system_without_hard_links_falls_back_to_rename() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = FaultyStorage::new().without_hard_links();
+    let vault = Vault::open_with_storage(
+        dir.path(),
+        ring("k1", 1),
+        VaultConfig::default(),
+        Arc::new(storage),
+    )
+    .expect("open");
+    let bytes = data(150_000, 3);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| vault.put(&bytes[..]).expect("put")))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(results.iter().filter(|r| !r.already_present).count(), 1);
+    assert_eq!(blob_files(dir.path()).len(), 1);
+    assert!(temp_files(dir.path()).is_empty());
+    let sha = results[0].digests.sha256;
+    assert!(vault.read_to_vec(&sha, u64::MAX).expect("read") == bytes);
+}
