@@ -352,3 +352,68 @@ fn invalid_config_is_refused() {
         assert!(matches!(err, VaultError::Config(_)));
     }
 }
+
+/// A reader that hands out its bytes in small, irregular pieces, like a network stream.
+struct Trickle {
+    data: Vec<u8>,
+    pos: usize,
+    step: usize,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.step = (self.step * 7 + 3) % 1500 + 1;
+        let n = buf.len().min(self.step).min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn irregular_short_reads_round_trip() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vault = open(dir.path());
+    for (i, size) in [SEG - 3, SEG, 2 * SEG + 1, 700_001].into_iter().enumerate() {
+        let bytes = data(size, 300 + i as u64);
+        let stored = vault
+            .put(Trickle {
+                data: bytes.clone(),
+                pos: 0,
+                step: i,
+            })
+            .expect("put");
+        assert_eq!(stored.digests, Digester::digest(&bytes));
+        let back = vault
+            .read_to_vec(&stored.digests.sha256, u64::MAX)
+            .expect("read");
+        assert!(back == bytes, "size {size}");
+    }
+}
+
+#[tokio::test]
+async fn async_source_error_is_typed_and_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vault = open(dir.path());
+    let failing =
+        tokio::io::AsyncReadExt::chain(&b"some bytes before the failure"[..], FailingAsync);
+    let err = vault.put_async(failing).await.expect_err("source fails");
+    assert!(matches!(err, VaultError::Source(_)), "{err}");
+    assert!(blob_files(dir.path()).is_empty());
+    assert!(temp_files(dir.path()).is_empty());
+}
+
+struct FailingAsync;
+
+impl tokio::io::AsyncRead for FailingAsync {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        _buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "multipart stream broken",
+        )))
+    }
+}
