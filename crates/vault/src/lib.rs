@@ -33,7 +33,9 @@ pub use envelope::{
 };
 pub use error::VaultError;
 pub use integrity::{VerifyProblem, VerifyReport};
-pub use keys::{KeyError, KeyId, KeyRing, KeySource, MasterKey, KEY_ENV_VAR, KEY_LEN};
+pub use keys::{
+    KeyError, KeyId, KeyRing, KeySource, MasterKey, KEY_ENV_VAR, KEY_LEN, MAX_KEY_ID_LEN,
+};
 pub use read::{AsyncBlobReader, BlobReader};
 pub use rotation::RotationReport;
 pub use storage::{FsStorage, Storage, StorageFile};
