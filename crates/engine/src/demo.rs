@@ -257,6 +257,51 @@ impl DemoReports {
     }
 }
 
+/// A synthetic demo picture (PNG): a gradient with circles, stripes and a checkerboard whose
+/// colours and layout come from `seed`. Never anything but generated shapes.
+pub fn synthetic_image(seed: u64) -> Vec<u8> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (w, h) = (320u32, 240u32);
+    let base = [rng.gen::<u8>(), rng.gen::<u8>(), rng.gen::<u8>()];
+    let accent = [rng.gen::<u8>(), rng.gen::<u8>(), rng.gen::<u8>()];
+    let circles: Vec<(f32, f32, f32)> = (0..rng.gen_range(2..6))
+        .map(|_| {
+            (
+                rng.gen_range(0.0..w as f32),
+                rng.gen_range(0.0..h as f32),
+                rng.gen_range(15.0..70.0),
+            )
+        })
+        .collect();
+    let stripe = rng.gen_range(8..40);
+    let checker = rng.gen_range(10..40);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let t = x as f32 / w as f32;
+        let mut px = [
+            (f32::from(base[0]) * (1.0 - t) + f32::from(accent[0]) * t) as u8,
+            (f32::from(base[1]) * (1.0 - t) + f32::from(accent[1]) * t) as u8,
+            (f32::from(base[2]) * (1.0 - t) + f32::from(accent[2]) * t) as u8,
+        ];
+        if circles
+            .iter()
+            .any(|(cx, cy, r)| (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2) < r * r)
+        {
+            px = [255 - px[0], 255 - px[1], 255 - px[2]];
+        }
+        if y > h * 3 / 4 && ((x / checker) + (y / checker)) % 2 == 0 {
+            px = [px[0] / 2, px[1] / 2, px[2] / 2];
+        }
+        if (x + y) % stripe == 0 {
+            px = accent;
+        }
+        image::Rgb(px)
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    // Encoding an in-memory RGB image to PNG cannot fail for want of space or format support.
+    let _ = img.write_to(&mut out, image::ImageFormat::Png);
+    out.into_inner()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +322,16 @@ mod tests {
                 .all(|e| e.ends_with("@example.net")));
             assert_eq!(report, b.next_report());
         }
+    }
+
+    #[test]
+    fn synthetic_images_decode_and_differ_by_seed() {
+        let a = synthetic_image(1);
+        let b = synthetic_image(2);
+        assert_ne!(a, b);
+        assert_eq!(a, synthetic_image(1), "reproducible");
+        let decoded = image::load_from_memory(&a).expect("a valid PNG");
+        assert_eq!((decoded.width(), decoded.height()), (320, 240));
     }
 
     #[test]

@@ -4,10 +4,14 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::{Rng, SeedableRng};
+use safeguard_domain::report::FileRelevance;
 use safeguard_domain::report::{IntakeState, ReportSource};
 use safeguard_engine::accounts;
-use safeguard_engine::demo::{DemoReports, ORGS, USERS};
+use safeguard_engine::demo::{synthetic_image, DemoReports, ORGS, USERS};
+use safeguard_store::NewFile;
 use safeguard_store::{Store, Submission};
+use safeguard_vault::{KeyRing, Vault, VaultConfig};
 use time::OffsetDateTime;
 
 use super::{runtime, serve, GlobalArgs};
@@ -31,7 +35,9 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
     if store.list_orgs().await?.is_empty() {
-        seed(&store, args.reports).await?;
+        let (keys, _) = KeyRing::load(&global.data_dir)?;
+        let vault = Vault::open(&global.data_dir.join("vault"), keys, VaultConfig::default())?;
+        seed(&store, &vault, args.reports).await?;
     } else {
         eprintln!("the database already has organisations: keeping its data, not adding demo data");
     }
@@ -49,7 +55,10 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
     serve::serve(store, args.listen, Some(banner)).await
 }
 
-async fn seed(store: &Store, reports: u64) -> anyhow::Result<()> {
+/// Distinct synthetic pictures in the demo; reports share them, as real reports share files.
+const DEMO_IMAGES: u64 = 60;
+
+async fn seed(store: &Store, vault: &Vault, reports: u64) -> anyhow::Result<()> {
     for org in ORGS {
         accounts::add_org(store, org.name, org.kind, org.country, ACTOR).await?;
     }
@@ -71,10 +80,15 @@ async fn seed(store: &Store, reports: u64) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("creating demo reports");
+    let mut images = Vec::new();
+    for seed in 0..DEMO_IMAGES {
+        images.push(vault.put_bytes(&synthetic_image(seed))?);
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut generator = DemoReports::new(2026, OffsetDateTime::now_utc());
     for _ in 0..reports {
         let report = generator.next_report();
-        store
+        let (stored, _) = store
             .insert_report(&Submission {
                 source: ReportSource::Demo,
                 reporter_org: company.id,
@@ -87,6 +101,23 @@ async fn seed(store: &Store, reports: u64) -> anyhow::Result<()> {
                 idempotency: None,
             })
             .await?;
+        for n in 0..rng.gen_range(0..3) {
+            let blob = &images[rng.gen_range(0..images.len())];
+            let file_id = format!("{:032x}", rng.gen::<u128>());
+            store
+                .attach_file(&NewFile {
+                    report: stored.report.id,
+                    file_id: &file_id,
+                    digests: blob.digests,
+                    size: blob.size,
+                    original_name: Some(&format!("demo-pattern-{n}.png")),
+                    media_type: Some("image/png"),
+                    relevance: FileRelevance::Reported,
+                    actor_user: None,
+                    actor: ACTOR,
+                })
+                .await?;
+        }
         bar.inc(1);
     }
     bar.finish();
