@@ -172,6 +172,15 @@ fn decode_format(
             max_pixels: options.max_pixels,
         });
     }
+    // `image` passes `max_alloc` to some decoders only; the decoded buffer itself is checked here
+    // for every format, as `ImageReader::decode` would.
+    let needed = decoder.total_bytes();
+    if needed > options.max_alloc_bytes {
+        return Err(DecodeError::MemoryLimit(format!(
+            "the decoded image needs {needed} bytes, the limit is {}",
+            options.max_alloc_bytes
+        )));
+    }
     let orientation = if options.apply_exif_orientation {
         // A broken EXIF block only loses the rotation, it does not make the pixels unusable.
         decoder.orientation().ok()
