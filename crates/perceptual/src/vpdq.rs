@@ -58,7 +58,7 @@ impl Default for VideoOptions {
 }
 
 /// What `ffprobe` says about the first video stream.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VideoInfo {
     /// Frame width in pixels (before any rotation metadata).
     pub width: u32,
@@ -66,6 +66,17 @@ pub struct VideoInfo {
     pub height: u32,
     /// `avg_frame_rate`, or `r_frame_rate` when the former is unknown.
     pub frame_rate: f64,
+    /// FFmpeg's name for the container (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`, …).
+    pub container: String,
+}
+
+impl VideoInfo {
+    /// FFmpeg reads some non-videos as one-stream "videos": text files (`tty`) and still
+    /// images (`image2`, `*_pipe`). Those are not hashed as videos.
+    pub fn is_still_or_text(&self) -> bool {
+        let c = self.container.as_str();
+        c == "tty" || c == "image2" || c.ends_with("_pipe")
+    }
 }
 
 /// Why a video could not be hashed.
@@ -115,7 +126,7 @@ pub struct FeatureParseError {
 pub fn probe(path: &Path, options: &VideoOptions) -> Result<VideoInfo, VpdqError> {
     let output = Command::new(&options.ffprobe)
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-        .arg("stream=width,height,avg_frame_rate,r_frame_rate")
+        .arg("stream=width,height,avg_frame_rate,r_frame_rate:format=format_name")
         .args(["-of", "default=noprint_wrappers=1"])
         .arg(path)
         .stdin(Stdio::null())
@@ -148,10 +159,12 @@ pub fn probe(path: &Path, options: &VideoOptions) -> Result<VideoInfo, VpdqError
             ))
         }
     };
+    let container = field("format_name").unwrap_or_default().to_owned();
     Ok(VideoInfo {
         width,
         height,
         frame_rate,
+        container,
     })
 }
 
@@ -189,6 +202,12 @@ impl Drop for ChildGuard {
 /// Hashes a video: every `max(1, (int)(seconds_per_hash × fps))`-th decoded frame.
 pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<Vec<VpdqFeature>, VpdqError> {
     let info = probe(path, options)?;
+    if info.is_still_or_text() {
+        return Err(VpdqError::NotVideo(format!(
+            "FFmpeg reads it as {:?}, not a video container",
+            info.container
+        )));
+    }
     let (width, height) = options.resize.unwrap_or((info.width, info.height));
     if width < 5 || height < 5 || u64::from(width) * u64::from(height) > options.max_frame_pixels {
         return Err(VpdqError::BadFrameSize { width, height });
