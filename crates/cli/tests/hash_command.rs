@@ -63,8 +63,14 @@ fn json_lines_in_argument_order_with_errors_reported() {
     }
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, stdout, stderr) = run(&arg_refs);
-    assert_eq!(code, 1, "one file is not media: exit 1 at the end; stderr: {stderr}");
-    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        code, 1,
+        "one file is not media: exit 1 at the end; stderr: {stderr}"
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), args.len() - 1, "one line per file");
     for (line, given) in lines.iter().zip(&args[1..]) {
         assert_eq!(line["path"], given.as_str(), "lines follow argument order");
@@ -83,7 +89,10 @@ fn json_lines_in_argument_order_with_errors_reported() {
     assert_eq!(lines[0]["sha256"], digests.sha256.to_hex().as_str());
     assert_eq!(lines[0]["md5"], digests.md5.to_hex().as_str());
     // Generated images: a PDQ and a quality, no error.
-    for line in lines[1..].iter().filter(|l| l["path"].as_str().unwrap().ends_with(".png")) {
+    for line in lines[1..]
+        .iter()
+        .filter(|l| l["path"].as_str().unwrap().ends_with(".png"))
+    {
         assert_eq!(line["pdq"].as_str().unwrap().len(), 64);
         assert!(line["quality"].as_u64().unwrap() <= 100);
         assert!(line.get("error").is_none());
@@ -96,7 +105,10 @@ fn json_lines_in_argument_order_with_errors_reported() {
         let v = lines.last().unwrap();
         let frames = v["vpdq"].as_array().unwrap();
         // 150 frames at 30 fps, one per second: frames 0, 30, …, 120.
-        let numbers: Vec<u64> = frames.iter().map(|f| f["frame"].as_u64().unwrap()).collect();
+        let numbers: Vec<u64> = frames
+            .iter()
+            .map(|f| f["frame"].as_u64().unwrap())
+            .collect();
         assert_eq!(numbers, [0, 30, 60, 90, 120]);
         assert_eq!(frames[1]["timestamp"], 1.0);
         // Frame 0 of the reference's hashes of this video (FFmpeg 5.1).

@@ -13,11 +13,12 @@ use std::path::Path;
 use std::process::Command;
 
 use criterion::{black_box, Criterion};
-use safeguard_perceptual::{decode, dihedral_image, hash_bytes, hash_image, DecodeOptions, RgbImage};
+use safeguard_perceptual::{
+    decode, dihedral_image, hash_bytes, hash_image, DecodeOptions, RgbImage,
+};
 
 fn photo() -> RgbImage {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/jpeg/bridge-1-original.jpg");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/jpeg/bridge-1-original.jpg");
     let full = decode::decode_file(&path, &DecodeOptions::default()).unwrap();
     image::imageops::resize(&full, 1024, 768, image::imageops::FilterType::Triangle)
 }
@@ -44,7 +45,11 @@ fn peer(img: &RgbImage, rust_ms: f64) {
     let png = dir.join("bridge-1024x768.png");
     img.save(&png).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pdqhash_peer.py");
-    let out = Command::new(&python).arg(&script).arg(&png).arg("5").output();
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&png)
+        .arg("5")
+        .output();
     let _ = std::fs::remove_dir_all(&dir);
     let out = match out {
         Ok(o) if o.status.success() => o,
@@ -64,10 +69,19 @@ fn peer(img: &RgbImage, rust_ms: f64) {
     let peer_ms = report["compute_ms"].as_f64().unwrap_or(f64::NAN);
     let peer_dih_ms = report["compute_dihedral_ms"].as_f64().unwrap_or(f64::NAN);
     println!("\n== PDQ of a decoded 1024x768 RGB image, one core ==");
-    println!("reference C++ via pdqhash.compute       : {peer_ms:8.2} ms  ({:6.1} images/s)", 1000.0 / peer_ms);
+    println!(
+        "reference C++ via pdqhash.compute       : {peer_ms:8.2} ms  ({:6.1} images/s)",
+        1000.0 / peer_ms
+    );
     println!("reference C++ via pdqhash.compute_dihedral: {peer_dih_ms:6.2} ms");
-    println!("safeguard-perceptual hash_image          : {rust_ms:8.2} ms  ({:6.1} images/s)", 1000.0 / rust_ms);
-    println!("speed-up                                 : {:8.1}x", peer_ms / rust_ms);
+    println!(
+        "safeguard-perceptual hash_image          : {rust_ms:8.2} ms  ({:6.1} images/s)",
+        1000.0 / rust_ms
+    );
+    println!(
+        "speed-up                                 : {:8.1}x",
+        peer_ms / rust_ms
+    );
     println!("same hash and quality as the reference   : {same}");
     assert!(same, "the Rust hash differs from pdqhash: {report}");
 }
@@ -88,8 +102,11 @@ fn quick_mean_ms(img: &RgbImage) -> f64 {
 fn main() {
     let img = photo();
     let mut jpeg = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
-        .unwrap();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut jpeg),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
     let mut c = Criterion::default().configure_from_args();
     benches(&mut c, &img, &jpeg);
     c.final_summary();

@@ -117,10 +117,7 @@ pub fn luma_from_rgb(
 ) -> Result<(), PdqError> {
     check_len(width, height, 3, rgb.len())?;
     luma.clear();
-    luma.extend(rgb.chunks_exact(3).map(|p| {
-        // ((cR*R) + (cG*G)) + (cB*B), each product rounded to f32, as in the reference.
-        0.299f32 * f32::from(p[0]) + 0.587f32 * f32::from(p[1]) + 0.114f32 * f32::from(p[2])
-    }));
+    luma.extend(rgb.chunks_exact(3).map(luma_of));
     Ok(())
 }
 
@@ -155,14 +152,51 @@ pub fn dihedral_rgb(width: usize, height: usize, rgb: &[u8]) -> Result<DihedralH
     PdqHasher::new().dihedral_rgb(width, height, rgb)
 }
 
+/// Where the luma rows come from: computed on the fly from RGB, or read from a luma plane.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Luma(&'a [f32]),
+    Rgb(&'a [u8]),
+}
+
+impl Source<'_> {
+    fn fill_row(&self, r: usize, cols: usize, out: &mut [f32]) {
+        match self {
+            Source::Luma(luma) => out.copy_from_slice(&luma[r * cols..(r + 1) * cols]),
+            Source::Rgb(rgb) => {
+                for (o, p) in out
+                    .iter_mut()
+                    .zip(rgb[r * cols * 3..(r + 1) * cols * 3].chunks_exact(3))
+                {
+                    *o = luma_of(p);
+                }
+            }
+        }
+    }
+}
+
+/// ((cR*R) + (cG*G)) + (cB*B), each product rounded to f32, as `fillFloatLumaFromRGB`.
+fn luma_of(p: &[u8]) -> f32 {
+    0.299f32 * f32::from(p[0]) + 0.587f32 * f32::from(p[1]) + 0.114f32 * f32::from(p[2])
+}
+
 /// A PDQ hasher that keeps its working buffers between images (useful for video frames).
+///
+/// Memory is O(rows × 64 + window × columns) floats: the four blur passes are streamed, so no
+/// full-size float plane is ever allocated.
 #[derive(Debug, Default, Clone)]
 pub struct PdqHasher {
-    luma: Vec<f32>,
-    blurred: Vec<f32>,
+    /// Pass-1 output rows still needed by pass 2 (a ring of `ring_rows` rows).
+    ring: Vec<f32>,
+    /// Luma rows waiting for pass 1, and pass 1's output for them.
+    luma_block: Vec<f32>,
+    pass1_block: Vec<f32>,
+    /// Pass-2 output rows waiting for pass 3, and pass 3's full-width output for them.
+    pass2_block: Vec<f32>,
+    pass3_block: Vec<f32>,
+    /// Pass-3 output at the 64 sampled columns (rows × 64), and pass 4's output.
     narrow: Vec<f32>,
     narrow_blurred: Vec<f32>,
-    row_block: Vec<f32>,
     sums: Vec<f32>,
 }
 
@@ -179,11 +213,8 @@ impl PdqHasher {
         height: usize,
         rgb: &[u8],
     ) -> Result<PdqResult, PdqError> {
-        let mut luma = std::mem::take(&mut self.luma);
-        luma_from_rgb(width, height, rgb, &mut luma)?;
-        let result = self.hash_luma(width, height, &luma);
-        self.luma = luma;
-        result
+        check_len(width, height, 3, rgb.len())?;
+        Ok(self.hash_source(width, height, Source::Rgb(rgb)))
     }
 
     /// PDQ of a luma buffer (row-major, one f32 a pixel).
@@ -194,26 +225,32 @@ impl PdqHasher {
         luma: &[f32],
     ) -> Result<PdqResult, PdqError> {
         check_len(width, height, 1, luma.len())?;
+        Ok(self.hash_source(width, height, Source::Luma(luma)))
+    }
+
+    fn hash_source(&mut self, width: usize, height: usize, source: Source<'_>) -> PdqResult {
         if width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM {
-            return Ok(PdqResult {
+            return PdqResult {
                 hash: Pdq::default(),
                 quality: 0,
-            });
+            };
         }
         let square = if width == SIDE && height == SIDE {
             // The reference's plain hash copies a 64×64 input without blurring it.
             let mut square = [0f32; SIDE * SIDE];
-            square.copy_from_slice(luma);
+            for (r, row) in square.chunks_exact_mut(SIDE).enumerate() {
+                source.fill_row(r, SIDE, row);
+            }
             square
         } else {
-            self.downsample(width, height, luma)
+            self.downsample(width, height, source)
         };
         let quality = quality(&square);
         let dct = dct16(&square);
-        Ok(PdqResult {
+        PdqResult {
             hash: threshold(&dct),
             quality,
-        })
+        }
     }
 
     /// The eight dihedral hashes of an 8-bit RGB buffer.
@@ -223,11 +260,8 @@ impl PdqHasher {
         height: usize,
         rgb: &[u8],
     ) -> Result<DihedralHashes, PdqError> {
-        let mut luma = std::mem::take(&mut self.luma);
-        luma_from_rgb(width, height, rgb, &mut luma)?;
-        let result = self.dihedral_luma(width, height, &luma);
-        self.luma = luma;
-        result
+        check_len(width, height, 3, rgb.len())?;
+        Ok(self.dihedral_source(width, height, Source::Rgb(rgb)))
     }
 
     /// The eight dihedral hashes of a luma buffer, as `pdqDihedralHash256esFromFloatLuma`: one
@@ -240,73 +274,178 @@ impl PdqHasher {
         luma: &[f32],
     ) -> Result<DihedralHashes, PdqError> {
         check_len(width, height, 1, luma.len())?;
+        Ok(self.dihedral_source(width, height, Source::Luma(luma)))
+    }
+
+    fn dihedral_source(
+        &mut self,
+        width: usize,
+        height: usize,
+        source: Source<'_>,
+    ) -> DihedralHashes {
         if width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM {
-            return Ok(DihedralHashes {
+            return DihedralHashes {
                 hashes: [Pdq::default(); 8],
                 quality: 0,
-            });
+            };
         }
-        let square = self.downsample(width, height, luma);
+        let square = self.downsample(width, height, source);
         let quality = quality(&square);
         let dct = dct16(&square);
         let mut hashes = [Pdq::default(); 8];
         for (hash, which) in hashes.iter_mut().zip(Dihedral::ALL) {
             *hash = threshold(&transform_dct(&dct, which));
         }
-        Ok(DihedralHashes { hashes, quality })
+        DihedralHashes { hashes, quality }
     }
 
-    /// Two Jarosz passes (box along rows, then along columns, twice) and decimation to 64×64.
-    fn downsample(&mut self, width: usize, height: usize, luma: &[f32]) -> [f32; SIDE * SIDE] {
+    /// Two Jarosz passes (box along rows, then along columns, twice) and decimation to 64×64,
+    /// streamed: luma rows are made and row-filtered (pass 1) in blocks just before the column
+    /// filter (pass 2) needs them; each pass-2 row goes on to the second row filter (pass 3),
+    /// which keeps only the 64 sampled columns; pass 4 filters those 64 columns.
+    fn downsample(
+        &mut self,
+        width: usize,
+        height: usize,
+        source: Source<'_>,
+    ) -> [f32; SIDE * SIDE] {
         let (rows, cols) = (height, width);
-        let window_along_rows = jarosz_window(cols);
-        let window_along_cols = jarosz_window(rows);
+        let wr = jarosz_window(cols);
+        let wc = jarosz_window(rows);
         let sample_rows: Vec<usize> = (0..SIDE).map(|o| sample_index(o, rows)).collect();
         let sample_cols: Vec<usize> = (0..SIDE).map(|o| sample_index(o, cols)).collect();
 
-        // Pass 1: rows of the luma -> `blurred`.
-        self.blurred.resize(rows * cols, 0.0);
-        box_rows(luma, &mut self.blurred, cols, window_along_rows);
+        // Pass 2 reads rows li..=ri with ri - li <= wc; pass 1 runs up to ROW_BLOCK rows ahead.
+        let ring_rows = wc + ROW_BLOCK + 1;
+        self.ring.resize(ring_rows * cols, 0.0);
+        self.luma_block.resize(ROW_BLOCK * cols, 0.0);
+        self.pass1_block.resize(ROW_BLOCK * cols, 0.0);
+        self.pass2_block.resize(ROW_BLOCK * cols, 0.0);
+        self.pass3_block.resize(ROW_BLOCK * cols, 0.0);
+        self.narrow.resize(rows * SIDE, 0.0);
+        self.sums.clear();
+        self.sums.resize(cols, 0.0);
 
-        // Pass 2: columns of `blurred` -> a second full buffer (the reference writes back into
-        // its luma buffer; ours belongs to the caller).
-        let mut pass2 = std::mem::take(&mut self.narrow);
-        pass2.resize(rows * cols, 0.0);
-        box_cols(
-            &self.blurred,
-            &mut pass2,
-            rows,
-            cols,
-            window_along_cols,
-            &mut self.sums,
-        );
+        let mut produced = 0usize;
+        // Makes pass-1 output rows available in the ring up to and including row `r`.
+        let mut ensure = |r: usize, ring: &mut [f32], luma: &mut [f32], out: &mut [f32]| {
+            while produced <= r {
+                let n = ROW_BLOCK.min(rows - produced);
+                for k in 0..n {
+                    source.fill_row(produced + k, cols, &mut luma[k * cols..(k + 1) * cols]);
+                }
+                if n == ROW_BLOCK {
+                    box_rows_block::<ROW_BLOCK>(luma, out, cols, wr);
+                } else {
+                    for k in 0..n {
+                        let span = k * cols..(k + 1) * cols;
+                        box_rows_block::<1>(&luma[span.clone()], &mut out[span], cols, wr);
+                    }
+                }
+                for k in 0..n {
+                    let slot = (produced + k) % ring_rows;
+                    ring[slot * cols..(slot + 1) * cols]
+                        .copy_from_slice(&out[k * cols..(k + 1) * cols]);
+                }
+                produced += n;
+            }
+        };
+        // Runs pass 3 on the first `n` rows of the pass-2 block, whose first row is `first`.
+        let flush =
+            |first: usize, n: usize, block: &[f32], full: &mut [f32], narrow: &mut [f32]| {
+                if n == ROW_BLOCK {
+                    box_rows_block::<ROW_BLOCK>(block, full, cols, wr);
+                } else {
+                    for k in 0..n {
+                        let span = k * cols..(k + 1) * cols;
+                        box_rows_block::<1>(&block[span.clone()], &mut full[span], cols, wr);
+                    }
+                }
+                for k in 0..n {
+                    let full_row = &full[k * cols..(k + 1) * cols];
+                    let dst = &mut narrow[(first + k) * SIDE..(first + k + 1) * SIDE];
+                    for (d, &j) in dst.iter_mut().zip(&sample_cols) {
+                        *d = full_row[j];
+                    }
+                }
+            };
 
-        // Pass 3: rows again, but only the 64 sampled columns are kept: rows × 64.
-        self.narrow_blurred.resize(rows * SIDE, 0.0);
-        box_rows_sampled(
-            &pass2,
-            &mut self.narrow_blurred,
-            cols,
-            window_along_rows,
-            &sample_cols,
-            &mut self.row_block,
-        );
-        self.narrow = pass2;
+        // Pass 2: the reference's box1DFloat down every column, all columns at once.
+        let ph = phases(rows, wc);
+        let (mut cnt, mut ri, mut li, mut oi) = (0usize, 0usize, 0usize, 0usize);
+        let sums = &mut self.sums;
+        let ring = &mut self.ring;
+        let row_of = |r: usize| {
+            let slot = r % ring_rows;
+            slot * cols..(slot + 1) * cols
+        };
+        for _ in 0..ph.fill {
+            ensure(ri, ring, &mut self.luma_block, &mut self.pass1_block);
+            for (s, x) in sums.iter_mut().zip(&ring[row_of(ri)]) {
+                *s += *x;
+            }
+            cnt += 1;
+            ri += 1;
+        }
+        let total = ph.grow + ph.slide + ph.shrink;
+        for step in 0..total {
+            let slot = oi % ROW_BLOCK;
+            let dst = &mut self.pass2_block[slot * cols..(slot + 1) * cols];
+            if step < ph.grow {
+                ensure(ri, ring, &mut self.luma_block, &mut self.pass1_block);
+                cnt += 1;
+                let c = cnt as f32;
+                for ((s, x), o) in sums.iter_mut().zip(&ring[row_of(ri)]).zip(dst) {
+                    *s += *x;
+                    *o = *s / c;
+                }
+                ri += 1;
+            } else if step < ph.grow + ph.slide {
+                ensure(ri, ring, &mut self.luma_block, &mut self.pass1_block);
+                let c = cnt as f32;
+                let (add, sub) = (&ring[row_of(ri)], &ring[row_of(li)]);
+                for (((s, a), b), o) in sums.iter_mut().zip(add).zip(sub).zip(dst) {
+                    *s += *a;
+                    *s -= *b;
+                    *o = *s / c;
+                }
+                ri += 1;
+                li += 1;
+            } else {
+                cnt -= 1;
+                let c = cnt as f32;
+                for ((s, b), o) in sums.iter_mut().zip(&ring[row_of(li)]).zip(dst) {
+                    *s -= *b;
+                    *o = *s / c;
+                }
+                li += 1;
+            }
+            oi += 1;
+            if oi % ROW_BLOCK == 0 || oi == rows {
+                let n = (oi - 1) % ROW_BLOCK + 1;
+                flush(
+                    oi - n,
+                    n,
+                    &self.pass2_block[..n * cols],
+                    &mut self.pass3_block[..n * cols],
+                    &mut self.narrow,
+                );
+            }
+        }
 
         // Pass 4: columns of the 64 kept columns; then keep the 64 sampled rows.
-        self.blurred.resize(rows * SIDE, 0.0);
-        let pass4 = &mut self.blurred[..rows * SIDE];
+        self.narrow_blurred.resize(rows * SIDE, 0.0);
         box_cols(
-            &self.narrow_blurred,
-            pass4,
+            &self.narrow,
+            &mut self.narrow_blurred,
             rows,
             SIDE,
-            window_along_cols,
+            wc,
             &mut self.sums,
         );
         let mut square = [0f32; SIDE * SIDE];
         for (out_row, &in_row) in square.chunks_exact_mut(SIDE).zip(&sample_rows) {
-            out_row.copy_from_slice(&pass4[in_row * SIDE..(in_row + 1) * SIDE]);
+            out_row.copy_from_slice(&self.narrow_blurred[in_row * SIDE..(in_row + 1) * SIDE]);
         }
         square
     }
@@ -426,7 +565,8 @@ fn box_rows_block<const N: usize>(input: &[f32], out: &mut [f32], cols: usize, w
     }
 }
 
-/// Box filter along every row, full output.
+/// Box filter along every row, full output (the model the streamed pass 1 is tested with).
+#[cfg(test)]
 fn box_rows(input: &[f32], out: &mut [f32], cols: usize, w: usize) {
     let block = ROW_BLOCK * cols;
     let mut in_blocks = input.chunks_exact(block);
@@ -440,40 +580,6 @@ fn box_rows(input: &[f32], out: &mut [f32], cols: usize, w: usize) {
         .zip(out_blocks.into_remainder().chunks_exact_mut(cols))
     {
         box_rows_block::<1>(i, o, cols, w);
-    }
-}
-
-/// Box filter along every row, keeping only the columns in `sample_cols`: `out` is rows × 64.
-fn box_rows_sampled(
-    input: &[f32],
-    out: &mut [f32],
-    cols: usize,
-    w: usize,
-    sample_cols: &[usize],
-    scratch: &mut Vec<f32>,
-) {
-    scratch.resize(ROW_BLOCK * cols, 0.0);
-    let keep = sample_cols.len();
-    let gather = |full: &[f32], narrow: &mut [f32]| {
-        for (full_row, narrow_row) in full.chunks_exact(cols).zip(narrow.chunks_exact_mut(keep)) {
-            for (dst, &j) in narrow_row.iter_mut().zip(sample_cols) {
-                *dst = full_row[j];
-            }
-        }
-    };
-    let mut in_blocks = input.chunks_exact(ROW_BLOCK * cols);
-    let mut out_blocks = out.chunks_exact_mut(ROW_BLOCK * keep);
-    for (i, o) in (&mut in_blocks).zip(&mut out_blocks) {
-        box_rows_block::<ROW_BLOCK>(i, scratch, cols, w);
-        gather(scratch, o);
-    }
-    for (i, o) in in_blocks
-        .remainder()
-        .chunks_exact(cols)
-        .zip(out_blocks.into_remainder().chunks_exact_mut(keep))
-    {
-        box_rows_block::<1>(i, &mut scratch[..cols], cols, w);
-        gather(&scratch[..cols], o);
     }
 }
 
@@ -732,7 +838,11 @@ mod tests {
     fn row_and_column_passes_equal_the_one_dimensional_filter() {
         for (rows, cols) in [(5, 7), (9, 300), (37, 129), (130, 41)] {
             let input = noise((rows * cols) as u64, rows * cols);
-            for w in [1, 2, 3, 5, 8, 13, 40.min(rows).min(cols)] {
+            // In use the window, ceil(n / 128), never exceeds the line length.
+            for w in [1, 2, 3, 5, 8, 13, 40]
+                .into_iter()
+                .filter(|w| *w <= rows.min(cols))
+            {
                 let mut fast = vec![0f32; rows * cols];
                 box_rows(&input, &mut fast, cols, w);
                 for r in 0..rows {
@@ -764,7 +874,7 @@ mod tests {
             (600, 401),
         ] {
             let luma = noise(rows as u64 * 7 + cols as u64, rows * cols);
-            let fast = PdqHasher::new().downsample(cols, rows, &luma);
+            let fast = PdqHasher::new().downsample(cols, rows, Source::Luma(&luma));
             let slow = reference_downsample(rows, cols, &luma);
             assert!(
                 fast.iter()

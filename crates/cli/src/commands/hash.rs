@@ -132,7 +132,11 @@ pub fn run(_global: &GlobalArgs, args: HashArgs) -> anyhow::Result<ExitCode> {
                 });
         });
         if !args.json {
-            writeln!(out, "{:<path_width$}  {:>7}  {:<64}  sha256", "path", "quality", "pdq")?;
+            writeln!(
+                out,
+                "{:<path_width$}  {:>7}  {:<64}  sha256",
+                "path", "quality", "pdq"
+            )?;
         }
         // Results arrive in completion order; hold them until their turn comes.
         let mut pending = BTreeMap::new();
