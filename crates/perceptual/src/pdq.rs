@@ -175,6 +175,29 @@ impl Source<'_> {
     }
 }
 
+impl Source<'_> {
+    /// Rows `first..first + ROW_BLOCK` interleaved: `out[j * ROW_BLOCK + k]` is column `j` of
+    /// row `first + k`, so that the row filter can run the block's rows in SIMD lanes.
+    fn fill_interleaved(&self, first: usize, cols: usize, out: &mut [f32]) {
+        for k in 0..ROW_BLOCK {
+            let r = first + k;
+            let lanes = out.iter_mut().skip(k).step_by(ROW_BLOCK);
+            match self {
+                Source::Luma(luma) => {
+                    for (o, v) in lanes.zip(&luma[r * cols..(r + 1) * cols]) {
+                        *o = *v;
+                    }
+                }
+                Source::Rgb(rgb) => {
+                    for (o, p) in lanes.zip(rgb[r * cols * 3..(r + 1) * cols * 3].chunks_exact(3)) {
+                        *o = luma_of(p);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// ((cR*R) + (cG*G)) + (cB*B), each product rounded to f32, as `fillFloatLumaFromRGB`.
 fn luma_of(p: &[u8]) -> f32 {
     0.299f32 * f32::from(p[0]) + 0.587f32 * f32::from(p[1]) + 0.114f32 * f32::from(p[2])
@@ -331,44 +354,60 @@ impl PdqHasher {
         let mut ensure = |r: usize, ring: &mut [f32], luma: &mut [f32], out: &mut [f32]| {
             while produced <= r {
                 let n = ROW_BLOCK.min(rows - produced);
-                for k in 0..n {
-                    source.fill_row(produced + k, cols, &mut luma[k * cols..(k + 1) * cols]);
-                }
                 if n == ROW_BLOCK {
-                    box_rows_block::<ROW_BLOCK>(luma, out, cols, wr);
+                    source.fill_interleaved(produced, cols, luma);
+                    box_rows_interleaved(luma, out, cols, wr);
+                    for k in 0..n {
+                        let slot = (produced + k) % ring_rows;
+                        let lanes = out.iter().skip(k).step_by(ROW_BLOCK);
+                        for (dst, v) in ring[slot * cols..(slot + 1) * cols].iter_mut().zip(lanes) {
+                            *dst = *v;
+                        }
+                    }
                 } else {
                     for k in 0..n {
                         let span = k * cols..(k + 1) * cols;
-                        box_rows_block::<1>(&luma[span.clone()], &mut out[span], cols, wr);
+                        source.fill_row(produced + k, cols, &mut luma[span.clone()]);
+                        box_rows_block::<1>(&luma[span.clone()], &mut out[span.clone()], cols, wr);
+                        let slot = (produced + k) % ring_rows;
+                        ring[slot * cols..(slot + 1) * cols].copy_from_slice(&out[span]);
                     }
-                }
-                for k in 0..n {
-                    let slot = (produced + k) % ring_rows;
-                    ring[slot * cols..(slot + 1) * cols]
-                        .copy_from_slice(&out[k * cols..(k + 1) * cols]);
                 }
                 produced += n;
             }
         };
         // Runs pass 3 on the first `n` rows of the pass-2 block, whose first row is `first`.
-        let flush =
-            |first: usize, n: usize, block: &[f32], full: &mut [f32], narrow: &mut [f32]| {
-                if n == ROW_BLOCK {
-                    box_rows_block::<ROW_BLOCK>(block, full, cols, wr);
-                } else {
-                    for k in 0..n {
-                        let span = k * cols..(k + 1) * cols;
-                        box_rows_block::<1>(&block[span.clone()], &mut full[span], cols, wr);
+        let flush = |first: usize,
+                     n: usize,
+                     block: &[f32],
+                     inter: &mut [f32],
+                     full: &mut [f32],
+                     narrow: &mut [f32]| {
+            if n == ROW_BLOCK {
+                for (k, row) in block.chunks_exact(cols).enumerate() {
+                    for (dst, v) in inter.iter_mut().skip(k).step_by(ROW_BLOCK).zip(row) {
+                        *dst = *v;
                     }
                 }
+                box_rows_interleaved(inter, full, cols, wr);
                 for k in 0..n {
-                    let full_row = &full[k * cols..(k + 1) * cols];
+                    let dst = &mut narrow[(first + k) * SIDE..(first + k + 1) * SIDE];
+                    for (d, &j) in dst.iter_mut().zip(&sample_cols) {
+                        *d = full[j * ROW_BLOCK + k];
+                    }
+                }
+            } else {
+                for k in 0..n {
+                    let span = k * cols..(k + 1) * cols;
+                    box_rows_block::<1>(&block[span.clone()], &mut full[span.clone()], cols, wr);
+                    let full_row = &full[span];
                     let dst = &mut narrow[(first + k) * SIDE..(first + k + 1) * SIDE];
                     for (d, &j) in dst.iter_mut().zip(&sample_cols) {
                         *d = full_row[j];
                     }
                 }
-            };
+            }
+        };
 
         // Pass 2: the reference's box1DFloat down every column, all columns at once.
         let ph = phases(rows, wc);
@@ -427,7 +466,8 @@ impl PdqHasher {
                     oi - n,
                     n,
                     &self.pass2_block[..n * cols],
-                    &mut self.pass3_block[..n * cols],
+                    &mut self.luma_block,
+                    &mut self.pass3_block,
                     &mut self.narrow,
                 );
             }
@@ -559,6 +599,63 @@ fn box_rows_block<const N: usize>(input: &[f32], out: &mut [f32], cols: usize, w
         for r in 0..N {
             sum[r] -= input[r * cols + li];
             out[r * cols + oi] = sum[r] / c;
+        }
+        li += 1;
+        oi += 1;
+    }
+}
+
+/// `box1DFloat` along the `ROW_BLOCK` rows of an interleaved block (`x[j * ROW_BLOCK + r]` is
+/// column `j` of row `r`): each lane runs the reference's sequence for its row, and the lanes
+/// map onto SIMD registers.
+fn box_rows_interleaved(input: &[f32], out: &mut [f32], cols: usize, w: usize) {
+    const L: usize = ROW_BLOCK;
+    let lane = |x: &[f32], i: usize| {
+        let mut a = [0f32; L];
+        a.copy_from_slice(&x[i * L..(i + 1) * L]);
+        a
+    };
+    let ph = phases(cols, w);
+    let mut sum = [0f32; L];
+    let (mut cnt, mut ri, mut li, mut oi) = (0usize, 0usize, 0usize, 0usize);
+    for _ in 0..ph.fill {
+        let a = lane(input, ri);
+        for r in 0..L {
+            sum[r] += a[r];
+        }
+        cnt += 1;
+        ri += 1;
+    }
+    for _ in 0..ph.grow {
+        let a = lane(input, ri);
+        cnt += 1;
+        let c = cnt as f32;
+        for (r, o) in out[oi * L..(oi + 1) * L].iter_mut().enumerate() {
+            sum[r] += a[r];
+            *o = sum[r] / c;
+        }
+        ri += 1;
+        oi += 1;
+    }
+    let c = cnt as f32;
+    for _ in 0..ph.slide {
+        let (a, b) = (lane(input, ri), lane(input, li));
+        for (r, o) in out[oi * L..(oi + 1) * L].iter_mut().enumerate() {
+            sum[r] += a[r];
+            sum[r] -= b[r];
+            *o = sum[r] / c;
+        }
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..ph.shrink {
+        let b = lane(input, li);
+        cnt -= 1;
+        let c = cnt as f32;
+        for (r, o) in out[oi * L..(oi + 1) * L].iter_mut().enumerate() {
+            sum[r] -= b[r];
+            *o = sum[r] / c;
         }
         li += 1;
         oi += 1;
