@@ -17,7 +17,7 @@ use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Rg
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeOptions {
     /// Largest accepted `width × height`. Checked from the header before any pixel is decoded.
-    /// PDQ needs about 15 bytes a pixel (RGB plus three f32 planes) on top of the decoder.
+    /// Decoding needs 3 bytes a pixel for RGB (more for 16-bit or alpha formats); PDQ adds little.
     pub max_pixels: u64,
     /// Most bytes the decoder may allocate at once (`image::Limits::max_alloc`).
     pub max_alloc_bytes: u64,

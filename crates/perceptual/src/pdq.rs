@@ -1,13 +1,14 @@
 //! PDQ as Meta's reference C++ (`pdq/cpp/hashing/pdqhashing.cpp`) computes it, bit for bit.
 //!
 //! Every step uses IEEE binary32 arithmetic in the reference's evaluation order (Rust never
-//! contracts `a*b+c` into a fused multiply-add, so the roundings are the same). The one change is
-//! the *order in which independent values are computed*: the reference's column-wise box filter
-//! walks each column with a stride of a whole row, which thrashes the cache; here the column pass
-//! runs over rows, keeping one running sum per column, so every column sees exactly the same
-//! sequence of additions, subtractions and divisions as in the reference. Likewise the row pass
-//! interleaves several independent rows to hide the latency of the running sum, and the last two
-//! passes only keep the outputs that the 64×64 decimation reads. None of this changes a bit.
+//! contracts `a*b+c` into a fused multiply-add, so the roundings are the same). What changes is
+//! only the *order in which independent values are computed*: the reference's column-wise box
+//! filter walks each column with a stride of a whole row, which thrashes the cache; here the
+//! column pass runs over rows, keeping one running sum per column, so every column sees exactly
+//! the same sequence of additions, subtractions and divisions as in the reference. The row pass
+//! runs 8 interleaved rows in SIMD lanes, the passes are streamed through small buffers instead
+//! of full-size planes, and the last two passes only keep what the 64×64 decimation reads. None
+//! of this changes a bit (tested against a literal transcription of the reference).
 
 use std::sync::OnceLock;
 
