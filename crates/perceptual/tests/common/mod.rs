@@ -11,7 +11,11 @@ pub fn data_dir() -> PathBuf {
 }
 
 /// `<repo>/../shared/research-data/pdq`, if present (CI clones the repository beside `shared/`).
+/// Setting `PERCEPTUAL_TESTS_WITHOUT_SHARED=1` pretends it is absent, to check the local-only run.
 pub fn shared_pdq_dir() -> Option<PathBuf> {
+    if std::env::var_os("PERCEPTUAL_TESTS_WITHOUT_SHARED").is_some() {
+        return None;
+    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/research-data/pdq");
     dir.is_dir().then_some(dir)
 }
