@@ -43,6 +43,9 @@ pub struct VideoOptions {
     pub ffprobe: PathBuf,
     /// Largest accepted frame, in pixels (a guard against absurd dimensions in a hostile file).
     pub max_frame_pixels: u64,
+    /// Most frames hashed before giving up (a guard against endless streams); at one frame a
+    /// second the default is over eleven days of video.
+    pub max_hashed_frames: u64,
 }
 
 impl Default for VideoOptions {
@@ -53,6 +56,7 @@ impl Default for VideoOptions {
             ffmpeg: PathBuf::from("ffmpeg"),
             ffprobe: PathBuf::from("ffprobe"),
             max_frame_pixels: 8192 * 8192,
+            max_hashed_frames: 1_000_000,
         }
     }
 }
@@ -104,6 +108,9 @@ pub enum VpdqError {
         /// Frame height.
         height: u32,
     },
+    /// More frames than `max_hashed_frames`.
+    #[error("video has more than {0} frames to hash")]
+    TooManyFrames(u64),
     /// ffmpeg failed while decoding.
     #[error("ffmpeg failed to decode the video: {0}")]
     Decode(String),
@@ -268,6 +275,13 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<Vec<VpdqFeature
     let fps = info.frame_rate as f32;
     let mut index: u64 = 0;
     loop {
+        if index >= options.max_hashed_frames {
+            // More data would follow; the guard drops (kills) ffmpeg.
+            if !matches!(read_frame(&mut stdout, &mut frame)?, FrameRead::End) {
+                return Err(VpdqError::TooManyFrames(options.max_hashed_frames));
+            }
+            break;
+        }
         match read_frame(&mut stdout, &mut frame)? {
             FrameRead::Full => {}
             FrameRead::End => break,

@@ -174,6 +174,20 @@ fn non_videos_give_errors() {
     std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
     let _ = hash_video(&cut, &VideoOptions::default());
     assert!(hash_video(&dir.join("missing.mp4"), &VideoOptions::default()).is_err());
+    let capped = VideoOptions {
+        max_hashed_frames: 2,
+        ..VideoOptions::default()
+    };
+    let video = data_dir().join("video/test-padded-dimensions.mp4");
+    assert!(matches!(
+        hash_video(&video, &capped),
+        Err(safeguard_perceptual::vpdq::VpdqError::TooManyFrames(2))
+    ));
+    let exact = VideoOptions {
+        max_hashed_frames: 5,
+        ..VideoOptions::default()
+    };
+    assert_eq!(hash_video(&video, &exact).unwrap().len(), 5);
     let no_tool = VideoOptions {
         ffprobe: PathBuf::from("/nonexistent/ffprobe"),
         ..VideoOptions::default()
