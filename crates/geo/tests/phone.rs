@@ -1,0 +1,68 @@
+//! Country of phone numbers from E.164 metadata.
+
+use safeguard_geo::{CountryCode, E164Phone, PhoneError};
+
+fn cc(text: &str) -> CountryCode {
+    CountryCode::parse(text).expect("test literal")
+}
+
+#[test]
+fn international_numbers_give_their_country() {
+    // Numbers from the ranges regulators reserve for drama and documentation where they exist
+    // (Ofcom 020 7946 0xxx, NANP 555-01xx is not valid so a real-format number is used).
+    for (number, country, code) in [
+        ("+44 20 7946 0958", "GB", 44),
+        ("+1 202-555-0123", "US", 1),
+        ("+1 416 555 0199", "CA", 1),
+        ("+49 30 901820", "DE", 49),
+        ("+33 1 99 00 00 00", "FR", 33),
+        ("+61 2 9374 4000", "AU", 61),
+        ("tel:+81-3-1234-5678", "JP", 81),
+    ] {
+        let phone = E164Phone::parse(number).expect(number);
+        assert_eq!(phone.country(), Some(cc(country)), "{number}");
+        assert_eq!(phone.calling_code(), code, "{number}");
+        assert!(phone.e164().starts_with('+'));
+    }
+}
+
+#[test]
+fn national_form_needs_a_region() {
+    assert_eq!(
+        E164Phone::parse("020 7946 0958"),
+        Err(PhoneError::NoCountry)
+    );
+    assert_eq!(
+        E164Phone::parse("0044 20 7946 0958"),
+        Err(PhoneError::NoCountry)
+    );
+    let phone = E164Phone::parse_with_region("020 7946 0958", cc("GB")).expect("UK national");
+    assert_eq!(phone.country(), Some(cc("GB")));
+    assert_eq!(phone.e164(), "+442079460958");
+}
+
+#[test]
+fn non_geographic_numbers_have_no_country() {
+    // +800 universal international freephone.
+    let phone = E164Phone::parse("+800 1234 5678").expect("valid UIFN");
+    assert_eq!(phone.country(), None);
+    assert_eq!(phone.calling_code(), 800);
+}
+
+#[test]
+fn garbage_is_an_error_not_a_panic() {
+    for text in [
+        "",
+        "+",
+        "+abc",
+        "+44",
+        "+99999999999999999999",
+        "+44 20 7946 0958 ".repeat(9).as_str(),
+    ] {
+        assert!(E164Phone::parse(text).is_err(), "{text:?}");
+    }
+    assert!(matches!(
+        E164Phone::parse_with_region("1234", cc("QQ")),
+        Err(PhoneError::UnknownRegion(_))
+    ));
+}
