@@ -156,6 +156,25 @@ impl Geolocator {
         self.lookup(crate::parse_ip(text)?)
     }
 
+    /// Only the country of `ip`, by the same layering as [`Geolocator::lookup`] but without
+    /// building an answer (no allocation): the hot path for routing many leads.
+    pub fn country(&self, ip: IpAddr) -> Result<Option<CountryCode>, GeoError> {
+        let located = canonical(ip);
+        if classify(located).is_some() {
+            return Ok(None);
+        }
+        for mmdb in &self.mmdbs {
+            if let Some(country) = mmdb.lookup(located)?.and_then(|facts| facts.country) {
+                return Ok(Some(country));
+            }
+        }
+        Ok(self
+            .country
+            .as_ref()
+            .and_then(|table| table_value(table, located))
+            .and_then(CountryCode::from_index))
+    }
+
     /// Everything the sources know about `ip`.
     ///
     /// Special-purpose addresses get no country, AS or operator. Otherwise the country comes

@@ -303,7 +303,12 @@ fn assemble(
     };
     let mut names: BTreeMap<u32, String> = base
         .filter(|_| kind == TableKind::Asn)
-        .map(|b| b.names.iter().cloned().collect())
+        .map(|b| {
+            b.names
+                .iter()
+                .map(|(n, name)| (n, name.to_string()))
+                .collect()
+        })
         .unwrap_or_default();
     names.extend(rows.names);
     // Keep only names some range still uses: the bundle carries no dead weight.

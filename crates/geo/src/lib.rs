@@ -25,7 +25,7 @@ pub use country::{CountryCode, InvalidCountryCode};
 pub use geolocator::{preferred_table, refreshed_path, Geolocator, GeolocatorBuilder, DATA_SUBDIR};
 pub use mmdb::{MmdbFacts, MmdbSource};
 pub use phone::{E164Phone, PhoneError};
-pub use range_table::{RangeTable, TableKind};
+pub use range_table::{AsNames, RangeTable, TableKind};
 pub use reserved::ReservedKind;
 
 /// The `source` of an answer for a special-purpose address: the IANA registries, not a data set.
