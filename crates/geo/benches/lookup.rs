@@ -138,9 +138,26 @@ fn lookups(c: &mut Criterion) {
     group.finish();
 }
 
+/// Start-up cost: inflating and decoding the embedded tables (done once per process).
+fn decode(c: &mut Criterion) {
+    let country = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/country.sgrt"))
+        .expect("bundled country table");
+    let asn = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/asn.sgrt"))
+        .expect("bundled AS table");
+    let mut group = c.benchmark_group("geo-decode");
+    group.sample_size(10);
+    group.bench_function("country.sgrt", |b| {
+        b.iter(|| black_box(RangeTable::from_bytes(&country).expect("decode")))
+    });
+    group.bench_function("asn.sgrt", |b| {
+        b.iter(|| black_box(RangeTable::from_bytes(&asn).expect("decode")))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = lookups
+    targets = lookups, decode
 }
 criterion_main!(benches);

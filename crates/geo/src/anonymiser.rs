@@ -56,7 +56,8 @@ impl AnonymiserList {
             let (cidr, label) = match line.find(|c: char| c == ',' || c.is_whitespace()) {
                 Some(at) => (
                     &line[..at],
-                    line[at + 1..].trim_matches(|c: char| c == ',' || c.is_whitespace()),
+                    // From `at`, not `at + 1`: the separator may be a multi-byte space.
+                    line[at..].trim_matches(|c: char| c == ',' || c.is_whitespace()),
                 ),
                 None => (line, ""),
             };
@@ -165,5 +166,8 @@ mod tests {
         assert!(error.to_string().contains("list.txt:2"), "{error}");
         assert!(AnonymiserList::parse("not-an-ip vpn\n", "x").is_err());
         assert!(AnonymiserList::parse("2001:db8::/129 vpn\n", "x").is_err());
+        // A multi-byte space as separator is a separator, not a panic.
+        let list = AnonymiserList::parse("192.0.2.0/24\u{3000}ideographic\n", "x").expect("valid");
+        assert_eq!(list.label(ip("192.0.2.1")), Some("ideographic"));
     }
 }

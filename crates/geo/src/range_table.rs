@@ -118,8 +118,10 @@ enum FirstLevel<K> {
     Sampled(Vec<K>),
 }
 
-/// Ranges per block of a sampled index: 64 IPv6 starts are 1 KiB.
-const SAMPLE_STEP: usize = 64;
+/// Ranges per block of a sampled index: 16 IPv6 starts are 256 bytes, four adjacent cache
+/// lines that a lookup scans in order (independent loads the CPU overlaps, where a binary
+/// search would chain a cache miss per step).
+const SAMPLE_STEP: usize = 16;
 
 /// Tables smaller than this are not worth a first-level index.
 const INDEX_THRESHOLD: usize = 4096;
@@ -331,13 +333,16 @@ impl<K: RangeKey> Ranges<K> {
 pub struct AsNames {
     numbers: Vec<u32>,
     names: Vec<String>,
+    /// AS number -> position: one probe, where a binary search over 90 000 numbers chains
+    /// ~17 dependent loads.
+    positions: std::collections::HashMap<u32, u32>,
 }
 
 impl AsNames {
     /// The name of `asn`.
     pub fn get(&self, asn: u32) -> Option<&str> {
-        let index = self.numbers.binary_search(&asn).ok()?;
-        self.names.get(index).map(String::as_str)
+        let index = *self.positions.get(&asn)?;
+        self.names.get(index as usize).map(String::as_str)
     }
 
     /// Number of names.
@@ -365,8 +370,13 @@ impl FromIterator<(u32, String)> for AsNames {
         let mut pairs: Vec<(u32, String)> = iter.into_iter().collect();
         pairs.sort_by_key(|(asn, _)| *asn);
         pairs.dedup_by_key(|(asn, _)| *asn);
-        let (numbers, names) = pairs.into_iter().unzip();
-        Self { numbers, names }
+        let (numbers, names): (Vec<u32>, Vec<String>) = pairs.into_iter().unzip();
+        let positions = numbers.iter().zip(0u32..).map(|(n, i)| (*n, i)).collect();
+        Self {
+            numbers,
+            names,
+            positions,
+        }
     }
 }
 

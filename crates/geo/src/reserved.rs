@@ -257,6 +257,13 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 /// The special-purpose range an IPv4 address falls in, if any.
 pub fn classify_v4(ip: Ipv4Addr) -> Option<ReservedKind> {
     let bits = u32::from(ip);
+    // Most addresses start with an octet no special-purpose range uses: skip the scan.
+    if !matches!(
+        bits >> 24,
+        0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255
+    ) {
+        return None;
+    }
     V4_RANGES
         .iter()
         .find(|(net, len, _)| bits & v4_mask(*len) == *net)
@@ -270,6 +277,10 @@ pub fn classify_v6(ip: Ipv6Addr) -> Option<ReservedKind> {
         return classify_v4(v4);
     }
     let bits = u128::from(ip);
+    // Global unicast outside the few /16s that hold special-purpose ranges: skip the scan.
+    if bits >> 125 == 0b001 && !matches!(bits >> 112, 0x2001 | 0x2002 | 0x2620 | 0x3fff) {
+        return None;
+    }
     if let Some((_, _, kind)) = V6_RANGES
         .iter()
         .find(|(net, len, _)| bits & v6_mask(*len) == *net)

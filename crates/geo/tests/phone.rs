@@ -8,8 +8,8 @@ fn cc(text: &str) -> CountryCode {
 
 #[test]
 fn international_numbers_give_their_country() {
-    // Numbers from the ranges regulators reserve for drama and documentation where they exist
-    // (Ofcom 020 7946 0xxx, NANP 555-01xx is not valid so a real-format number is used).
+    // Fictional numbers: ranges regulators reserve for drama where they exist (Ofcom
+    // 020 7946 0xxx, NANP 555-01xx), otherwise well-formed numbers of no one in particular.
     for (number, country, code) in [
         ("+44 20 7946 0958", "GB", 44),
         ("+1 202-555-0123", "US", 1),
