@@ -178,3 +178,56 @@ fn phone_numbers_get_their_country() {
     assert!(output.status.success());
     assert_eq!(lines(&output)[0]["country"], "GB");
 }
+
+#[test]
+fn anonymiser_lists_flag_addresses_and_lower_confidence() {
+    let data = tempfile::tempdir().expect("data dir");
+    let list = data.path().join("anonymisers.txt");
+    std::fs::write(&list, "# exits\n193.0.0.0/24 example-tor-exit\n").expect("write");
+    let output = safeguard(
+        data.path(),
+        &[
+            "geo",
+            "--anonymisers",
+            list.to_str().expect("path"),
+            "193.0.0.1",
+            "193.0.6.139",
+        ],
+    );
+    assert!(output.status.success());
+    let answers = lines(&output);
+    assert_eq!(answers[0]["anonymiser"], "example-tor-exit");
+    assert_eq!(answers[0]["confidence"], "low");
+    assert_eq!(answers[1]["anonymiser"], Value::Null);
+    assert_eq!(answers[1]["confidence"], "medium");
+}
+
+#[test]
+fn update_refreshes_the_as_table_from_ip_location_db_csv() {
+    let data = tempfile::tempdir().expect("data dir");
+    let source = tempfile::tempdir().expect("source dir");
+    let csv = source.path().join("asn-ipv4.csv");
+    std::fs::write(
+        &csv,
+        "193.0.0.0,193.0.7.255,64496,\"Example Registry, Ltd\"\n",
+    )
+    .expect("write");
+    let output = safeguard(
+        data.path(),
+        &["geo", "update", "--asn-from", csv.to_str().expect("path")],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answers = lines(&safeguard(
+        data.path(),
+        &["geo", "193.0.6.139", "2001:67c:2e8::1"],
+    ));
+    assert_eq!(answers[0]["asn"], 64496);
+    assert_eq!(answers[0]["operator"], "Example Registry, Ltd");
+    // Countries still come from the embedded table; IPv6 AS data is kept from it too.
+    assert_eq!(answers[0]["country"], "NL");
+    assert_eq!(answers[1]["asn"], 3333);
+}
