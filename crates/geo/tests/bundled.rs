@@ -125,3 +125,56 @@ fn unknown_text_is_an_error_not_a_panic() {
     }
     assert!(geo.lookup_str(" [2001:67c:2e8::1] ").is_ok());
 }
+
+/// When the very package version the bundle was generated from is installed, every 97th row of
+/// its files must answer the same country from the embedded table (first and last address).
+/// Other versions (or no package) are skipped with a note: the data changes between releases.
+#[test]
+fn bundle_matches_the_installed_package_of_the_same_date() {
+    let table = embedded_country_table().expect("country table");
+    for file in ["/usr/share/tor/geoip", "/usr/share/tor/geoip6"] {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            eprintln!("{file} not installed: comparison skipped");
+            continue;
+        };
+        let generated = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# Generated:"))
+            .map(str::trim)
+            .unwrap_or_default();
+        if generated.is_empty() || !table.description.contains(generated) {
+            eprintln!("{file} is another release ({generated}): comparison skipped");
+            continue;
+        }
+        let mut compared = 0;
+        for line in text.lines().filter(|l| !l.starts_with('#')).step_by(97) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let [first, last, code] = fields.as_slice() else {
+                panic!("unexpected line {line}");
+            };
+            let expected = match *code {
+                "??" | "EU" | "AP" => None,
+                "UK" => Some("GB".to_string()),
+                other => Some(other.to_string()),
+            };
+            for end in [first, last] {
+                let address: IpAddr = match end.parse::<u32>() {
+                    Ok(n) => IpAddr::V4(n.into()),
+                    Err(_) => end.parse().expect("address in package file"),
+                };
+                let got = match address {
+                    IpAddr::V4(a) => table.v4.get(u32::from(a)),
+                    IpAddr::V6(a) => table.v6.get(u128::from(a)),
+                };
+                let got = got.map(|index| {
+                    let first = char::from(b'A' + (index / 26) as u8);
+                    let second = char::from(b'A' + (index % 26) as u8);
+                    format!("{first}{second}")
+                });
+                assert_eq!(got, expected, "{file}: {line}");
+            }
+            compared += 1;
+        }
+        assert!(compared > 1000, "{file}: only {compared} rows compared");
+    }
+}
