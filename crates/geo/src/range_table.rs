@@ -113,9 +113,16 @@ enum FirstLevel<K> {
     /// `buckets[b]` is the first range whose start lies in bucket `b` or later (one entry
     /// per bucket, plus one).
     Buckets(Vec<u32>),
-    /// Every `SAMPLE_STEP`-th start: a search of this small array (it stays in cache) picks
-    /// the block of `SAMPLE_STEP` ranges that holds the answer.
-    Sampled(Vec<K>),
+    /// Every `SAMPLE_STEP`-th start (`fine`) and every `SAMPLE_STEP`-th of those (`coarse`, a
+    /// few KB that stay in L1): a binary search of `coarse` then in-order scans of one block
+    /// of `fine` and one block of starts find the range, with no long chain of dependent
+    /// cache misses.
+    Sampled {
+        /// Every `SAMPLE_STEP`² -th start.
+        coarse: Vec<K>,
+        /// Every `SAMPLE_STEP`-th start.
+        fine: Vec<K>,
+    },
 }
 
 /// Ranges per block of a sampled index: 16 IPv6 starts are 256 bytes, four adjacent cache
@@ -192,8 +199,9 @@ impl<K: RangeKey> Ranges<K> {
             return;
         }
         if K::BUCKET_BITS == 0 {
-            let sample = self.starts.iter().step_by(SAMPLE_STEP).copied().collect();
-            self.index = FirstLevel::Sampled(sample);
+            let fine: Vec<K> = self.starts.iter().step_by(SAMPLE_STEP).copied().collect();
+            let coarse = fine.iter().step_by(SAMPLE_STEP).copied().collect();
+            self.index = FirstLevel::Sampled { coarse, fine };
             return;
         }
         let buckets = 1usize << K::BUCKET_BITS;
@@ -221,19 +229,32 @@ impl<K: RangeKey> Ranges<K> {
                 let high = *buckets.get(bucket + 1)? as usize;
                 (low.saturating_sub(1), high)
             }
-            FirstLevel::Sampled(sample) => {
-                let block = sample
+            FirstLevel::Sampled { coarse, fine } => {
+                let coarse_block = coarse
                     .partition_point(|&start| start <= key)
                     .checked_sub(1)?;
+                let fine_low = coarse_block * SAMPLE_STEP;
+                let fine_high = (fine_low + SAMPLE_STEP).min(fine.len());
+                let in_block = fine
+                    .get(fine_low..fine_high)?
+                    .iter()
+                    .take_while(|&&start| start <= key)
+                    .count();
+                // `in_block` >= 1: the block's first fine entry is its coarse entry, <= key.
+                let block = (fine_low + in_block).checked_sub(1)?;
                 let low = block * SAMPLE_STEP;
                 (low, (low + SAMPLE_STEP).min(self.starts.len()))
             }
         };
+        let slice = self.starts.get(low..high)?;
         let after = low
-            + self
-                .starts
-                .get(low..high)?
-                .partition_point(|&start| start <= key);
+            + match self.index {
+                // 16 adjacent starts: an in-order scan issues independent loads.
+                FirstLevel::Sampled { .. } => {
+                    slice.iter().take_while(|&&start| start <= key).count()
+                }
+                _ => slice.partition_point(|&start| start <= key),
+            };
         let index = after.checked_sub(1)?;
         if key <= *self.ends.get(index)? {
             self.values.get(index).copied()
@@ -641,7 +662,7 @@ mod tests {
         let (table4, _) = Ranges::from_rows(rows4.clone());
         let (table6, _) = Ranges::from_rows(rows6.clone());
         assert!(matches!(table4.index, FirstLevel::Buckets(_)));
-        assert!(matches!(table6.index, FirstLevel::Sampled(_)));
+        assert!(matches!(table6.index, FirstLevel::Sampled { .. }));
         for (first, last, value) in rows4.iter().take(2000) {
             assert_eq!(table4.get(*first), Some(*value));
             assert_eq!(table4.get(*last), Some(*value));
