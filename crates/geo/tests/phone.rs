@@ -66,3 +66,54 @@ fn garbage_is_an_error_not_a_panic() {
         Err(PhoneError::UnknownRegion(_))
     ));
 }
+
+#[test]
+fn random_phone_like_text_never_panics() {
+    // Deterministic xorshift over a phone-ish alphabet, including non-ASCII digits and
+    // RFC 3966 syntax, to shake the parser.
+    const ALPHABET: &[&str] = &[
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", " ", "-", "(", ")", ".", "x", "ext",
+        "tel:", ";", "=", "#", "*", "１", "٣", "a", "Z", "/", "+44", "+1", "00", "\u{200b}",
+    ];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut parsed = 0;
+    for _ in 0..3000 {
+        // Start from a valid number or nothing, then insert, replace or delete a few pieces.
+        const SEEDS: &[&str] = &["+44 20 7946 0958", "020 7946 0958", "+1 416 555 0199", ""];
+        let mut pieces: Vec<String> = SEEDS[(next() % SEEDS.len() as u64) as usize]
+            .chars()
+            .map(String::from)
+            .collect();
+        for _ in 0..next() % 4 {
+            let piece = ALPHABET[(next() % ALPHABET.len() as u64) as usize].to_string();
+            let at = (next() % (pieces.len() as u64 + 1)) as usize;
+            match next() % 3 {
+                0 => pieces.insert(at, piece),
+                1 if at < pieces.len() => pieces[at] = piece,
+                _ if at < pieces.len() => {
+                    pieces.remove(at);
+                }
+                _ => pieces.push(piece),
+            }
+        }
+        let text: String = pieces.concat();
+        let results = [
+            E164Phone::parse(&text),
+            E164Phone::parse_with_region(&text, cc("GB")),
+        ];
+        // Whatever parses round-trips through its E.164 form to the same number and country.
+        for phone in results.into_iter().flatten() {
+            parsed += 1;
+            let again = E164Phone::parse(&phone.e164()).expect("E.164 form parses");
+            assert_eq!(again.e164(), phone.e164(), "{text:?}");
+            assert_eq!(again.country(), phone.country(), "{text:?}");
+        }
+    }
+    assert!(parsed > 0, "the alphabet should produce some valid numbers");
+}
