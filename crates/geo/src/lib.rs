@@ -142,3 +142,27 @@ pub fn parse_ip(text: &str) -> Result<IpAddr, GeoError> {
         .parse()
         .map_err(|_| GeoError::InvalidAddress(text.chars().take(80).collect()))
 }
+
+// Checked at compile time: one geolocator is shared by every request handler and worker thread.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Geolocator>();
+    assert_send_sync::<GeoAnswer>();
+};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parse_ip_accepts_brackets_and_spaces_only() {
+        assert_eq!(
+            crate::parse_ip(" [2001:db8::1] ").ok(),
+            Some("2001:db8::1".parse().expect("literal"))
+        );
+        assert!(crate::parse_ip("[2001:db8::1").is_err());
+        assert!(crate::parse_ip("1.2.3.4:80").is_err());
+        let long = "9".repeat(10_000);
+        let error = crate::parse_ip(&long).expect_err("not an address");
+        // The error quotes a bounded prefix, not the whole hostile input.
+        assert!(error.to_string().len() < 200);
+    }
+}
