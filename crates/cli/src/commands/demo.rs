@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use safeguard_domain::report::{IntakeState, ReportSource};
+use safeguard_domain::digest::Digester;
+use safeguard_domain::report::{FileRelevance, IntakeState, ReportSource};
 use safeguard_engine::accounts;
 use safeguard_engine::demo::{DemoReports, ORGS, USERS};
-use safeguard_store::{Store, Submission};
+use safeguard_store::{NewFile, Store, Submission};
 use time::OffsetDateTime;
 
 use super::{runtime, serve, GlobalArgs};
@@ -72,9 +73,9 @@ async fn seed(store: &Store, reports: u64) -> anyhow::Result<()> {
     );
     bar.set_message("creating demo reports");
     let mut generator = DemoReports::new(2026, OffsetDateTime::now_utc());
-    for _ in 0..reports {
+    for i in 0..reports {
         let report = generator.next_report();
-        store
+        let (stored, _) = store
             .insert_report(&Submission {
                 source: ReportSource::Demo,
                 reporter_org: company.id,
@@ -87,6 +88,29 @@ async fn seed(store: &Store, reports: u64) -> anyhow::Result<()> {
                 idempotency: None,
             })
             .await?;
+        // Every third report carries synthetic files, so the web application has pictures to
+        // show blurred (the placeholder media source draws a pattern from each SHA-256).
+        if i % 3 == 0 {
+            for k in 0..(1 + i % 2) {
+                let bytes = format!("safeguard demo file {i}-{k}: synthetic, not a picture");
+                let digests = Digester::digest(bytes.as_bytes());
+                let file_id = digests.sha256.to_hex()[..32].to_owned();
+                let name = format!("demo-{i}-{k}.jpg");
+                store
+                    .attach_file(&NewFile {
+                        report: stored.report.id,
+                        file_id: &file_id,
+                        digests,
+                        size: bytes.len() as u64,
+                        original_name: Some(&name),
+                        media_type: Some("image/jpeg"),
+                        relevance: FileRelevance::Reported,
+                        actor_user: None,
+                        actor: ACTOR,
+                    })
+                    .await?;
+            }
+        }
         bar.inc(1);
     }
     bar.finish();
