@@ -70,9 +70,9 @@ pub fn columns(title: &str, points: &[(String, i64)]) -> String {
 
 /// A bar chart with one labelled horizontal bar per item, largest first as given.
 pub fn bars(title: &str, items: &[(String, i64)]) -> String {
-    const W: f64 = 720.0;
+    const W: f64 = 520.0;
     const ROW: f64 = 26.0;
-    const LABEL: f64 = 300.0;
+    const LABEL: f64 = 200.0;
     let h = ROW * items.len().max(1) as f64 + 8.0;
     let max = items.iter().map(|p| p.1).max().unwrap_or(0).max(1);
     let mut svg = format!(
@@ -107,7 +107,7 @@ mod tests {
         let svg = bars("Types", &[("<script>".into(), 10), ("b & c".into(), 5)]);
         assert!(!svg.contains("<script>"));
         assert!(svg.contains("&lt;script&gt;") && svg.contains("b &amp; c"));
-        assert!(svg.contains("width=\"360.0\"") && svg.contains("width=\"180.0\""));
+        assert!(svg.contains("width=\"260.0\"") && svg.contains("width=\"130.0\""));
         let cols = columns("Per day", &[("d1".into(), 0), ("d2".into(), 4)]);
         assert_eq!(cols.matches("<rect").count(), 2);
         assert!(columns("Empty", &[]).starts_with("<svg"));

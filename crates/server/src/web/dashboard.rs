@@ -64,7 +64,7 @@ fn bounds(from: Date, to: Date) -> (OffsetDateTime, OffsetDateTime) {
 }
 
 fn type_label(code: &str) -> String {
-    IncidentType::parse(code).map_or_else(|| code.to_owned(), |t| t.wire().to_owned())
+    IncidentType::parse(code).map_or_else(|| code.to_owned(), super::queue::short_type)
 }
 
 /// Every day of the period with its count (days without reports as 0).

@@ -179,6 +179,12 @@ struct QueuePage {
     done: Option<String>,
 }
 
+/// An incident type's name without its parenthesised explanation, for tables and charts.
+pub(crate) fn short_type(t: IncidentType) -> String {
+    let wire = t.wire();
+    wire.split(" (").next().unwrap_or(wire).to_owned()
+}
+
 pub(crate) fn priority_label(p: Option<Priority>) -> (String, &'static str) {
     match p {
         Some(Priority::P1) => ("P1".into(), "prio prio-1"),
@@ -227,7 +233,7 @@ pub async fn page(
                 id: s.id.0,
                 priority,
                 priority_class,
-                incident: s.incident_type.wire().to_owned(),
+                incident: short_type(s.incident_type),
                 received: when(s.received_at),
                 age: age(s.received_at, now),
                 reporter: item.reporter_org_name.clone(),
@@ -274,7 +280,7 @@ pub async fn page(
         types: choices(
             IncidentType::ALL
                 .iter()
-                .map(|t| (t.code().to_owned(), t.wire().to_owned())),
+                .map(|t| (t.code().to_owned(), short_type(*t))),
             present(&q.incident_type),
         ),
         states: choices(

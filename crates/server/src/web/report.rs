@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use safeguard_domain::account::{perm, Permission};
-use safeguard_domain::report::{IpEvent, Party, PartyRole, Priority, ReportId};
+use safeguard_domain::report::{ChannelKind, IpEvent, Party, PartyRole, Priority, ReportId};
 
 use super::error::{render, WebError};
 use super::pages::TopBar;
@@ -89,6 +89,30 @@ struct ReportPage {
     history: Vec<HistoryRow>,
 }
 
+fn role_label(role: PartyRole) -> &'static str {
+    match role {
+        PartyRole::Reported => "Reported person or account",
+        PartyRole::IntendedRecipient => "Intended recipient",
+        PartyRole::Victim => "Child victim",
+        PartyRole::ReportingPerson => "Reporting person",
+        PartyRole::ContactPerson => "Contact person",
+        PartyRole::AssociatedAccount => "Associated account",
+    }
+}
+
+fn channel_label(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::WebPage => "Web page",
+        ChannelKind::Email => "E-mail",
+        ChannelKind::Newsgroup => "Newsgroup",
+        ChannelKind::ChatIm => "Chat or instant messaging",
+        ChannelKind::OnlineGaming => "Online gaming",
+        ChannelKind::CellPhone => "Mobile phone",
+        ChannelKind::NonInternet => "Not on the internet",
+        ChannelKind::PeerToPeer => "Peer-to-peer",
+    }
+}
+
 fn yes_no(b: Option<bool>) -> Option<String> {
     b.map(|b| if b { "yes".into() } else { "no".into() })
 }
@@ -116,7 +140,7 @@ fn party_name(p: &Party) -> Option<String> {
 fn party_view(p: &Party) -> PartyView {
     let join = |v: Vec<String>| (!v.is_empty()).then(|| v.join(", "));
     PartyView {
-        role: p.role.wire().to_owned(),
+        role: role_label(p.role).to_owned(),
         facts: facts([
             ("Name", party_name(p)),
             ("Screen name", p.screen_name.clone()),
@@ -242,7 +266,7 @@ pub async fn page(
         .map(|ch| {
             let join = |v: &Vec<String>| (!v.is_empty()).then(|| v.join(", "));
             PartyView {
-                role: ch.kind.wire().to_owned(),
+                role: channel_label(ch.kind).to_owned(),
                 facts: facts([
                     ("Name", ch.name.clone()),
                     ("Detail", ch.detail.clone()),
@@ -258,11 +282,15 @@ pub async fn page(
     for p in &c.parties {
         let whose = party_name(p)
             .or_else(|| p.screen_name.clone())
-            .unwrap_or_else(|| p.role.wire().to_owned());
+            .unwrap_or_else(|| role_label(p.role).to_owned());
         ip_events.extend(p.ip_events.iter().map(|e| ip_row(e, &whose)));
     }
     for ch in &c.channels {
-        ip_events.extend(ch.ip_events.iter().map(|e| ip_row(e, ch.kind.wire())));
+        ip_events.extend(
+            ch.ip_events
+                .iter()
+                .map(|e| ip_row(e, channel_label(ch.kind))),
+        );
     }
     for f in &r.files {
         let whose = format!("file {}", f.original_name.as_deref().unwrap_or(&f.file_id));
