@@ -253,6 +253,21 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let now = now_micros();
         let mut changed = Vec::new();
+        // The audit entries name the assignee, as the history is read by people.
+        let assignee = match change {
+            BulkChange::Assign(Some(user)) => {
+                let row = sqlx::query("SELECT username FROM app_user WHERE id = $1")
+                    .bind(user.0)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: "user",
+                        name: user.0.to_string(),
+                    })?;
+                row.try_get::<String, _>("username")?
+            }
+            _ => "nobody".to_owned(),
+        };
         for &id in ids {
             let row = sqlx::query(&format!(
                 "SELECT r.priority, r.assigned_to FROM report r WHERE {VISIBLE_TO_ORG} AND r.id = $2"
@@ -277,8 +292,7 @@ impl Store {
                     .bind(id.0)
                     .execute(&mut *tx)
                     .await?;
-                    let to = user.map_or_else(|| "nobody".to_owned(), |u| format!("user {}", u.0));
-                    ("report.assign", format!("assigned to {to}"))
+                    ("report.assign", format!("assigned to {assignee}"))
                 }
                 BulkChange::SetPriority(p) => {
                     if priority.as_deref() == Some(p.code()) {

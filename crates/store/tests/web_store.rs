@@ -244,13 +244,13 @@ async fn bulk_changes_touch_only_visible_reports_and_audit_each(store: &Store) {
         .audit_for_object("report", &a.to_string(), 100)
         .await
         .expect("audit");
-    assert_eq!(
-        entries
-            .iter()
-            .filter(|e| e.event.action == "report.assign")
-            .count(),
-        1
-    );
+    let assigned: Vec<_> = entries
+        .iter()
+        .filter(|e| e.event.action == "report.assign")
+        .collect();
+    assert_eq!(assigned.len(), 1);
+    assert_eq!(assigned[0].event.detail, "assigned to analyst");
+    assert_eq!(assigned[0].event.actor_user, Some(u.0));
     assert!(store
         .audit_for_object("report", &foreign.to_string(), 100)
         .await
