@@ -952,6 +952,26 @@ async fn totp_second_factor_is_asked_after_the_password() {
     // The enrolment page shows a new secret and its otpauth address.
     let enrol = b.get("/settings/totp").await.text();
     assert!(enrol.contains("otpauth://totp/Safeguard:analyst?secret="));
+    // A guesser gets five wrong codes in all (one was spent above), then the session is ended.
+    let mut guesser = Browser::new(&w);
+    guesser.sign_in("analyst").await;
+    let gcsrf = guesser.get("/login/totp").await.csrf();
+    for _ in 0..4 {
+        let page = guesser
+            .post("/login/totp", &[("csrf", &gcsrf), ("code", "12345x")])
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    let stopped = guesser
+        .post("/login/totp", &[("csrf", &gcsrf), ("code", &code)])
+        .await;
+    assert_eq!(
+        stopped.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even a right code"
+    );
+    let after = guesser.get("/queue").await;
+    assert!(after.location.unwrap().starts_with("/login?"));
 }
 
 #[tokio::test]
@@ -981,4 +1001,40 @@ async fn static_assets_are_served_and_pages_carry_no_inline_script() {
         );
         assert!(!html.contains(" onclick="), "{path}");
     }
+}
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_lock_the_username_for_a_while() {
+    let w = world().await;
+    let mut b = Browser::new(&w);
+    for _ in 0..10 {
+        let csrf = b.get("/login").await.csrf();
+        let page = b
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("username", "Analyst"),
+                    ("password", "guess guess"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password is refused now, without being checked.
+    let locked = b.sign_in("analyst").await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.text().contains("Too many failed sign-ins"));
+    // Other accounts are not affected.
+    let mut c = Browser::new(&w);
+    assert_eq!(c.sign_in("colleague").await.status, StatusCode::SEE_OTHER);
+    let failures = w
+        .store
+        .audit_entries(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.action == "web.sign_in_failed")
+        .count();
+    assert_eq!(failures, 10);
 }

@@ -238,3 +238,27 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// How many audit entries with this action were written about one object since `since`
+    /// (Unix microseconds): e.g. failed sign-ins of one username, to slow down password guessing.
+    pub async fn count_recent_audit(
+        &self,
+        object_kind: &str,
+        object_id: &str,
+        action: &str,
+        since: i64,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit_log WHERE object_kind = $1 AND object_id = $2 \
+             AND action = $3 AND at_micros >= $4",
+        )
+        .bind(object_kind)
+        .bind(object_id)
+        .bind(action)
+        .bind(since)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+}

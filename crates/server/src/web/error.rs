@@ -23,6 +23,8 @@ pub enum WebError {
     Csrf,
     NotFound,
     BadRequest(String),
+    /// Too many failed attempts.
+    TooMany(String),
     Internal,
 }
 
@@ -60,6 +62,7 @@ impl IntoResponse for WebError {
                 "There is nothing here, or it is not visible to your organisation.".to_owned(),
             ),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "Cannot do that", m),
+            Self::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, "Please wait", m),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",

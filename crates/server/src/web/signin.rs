@@ -18,6 +18,17 @@ use super::session::{
 };
 use crate::state::AppState;
 
+/// Failed sign-ins of one username within [`FAILURE_WINDOW_MICROS`] before sign-in is refused
+/// for it (persistent, so it holds across restarts and nodes; each failure is audited).
+const MAX_FAILURES: i64 = 10;
+/// Wrong second-factor codes of one user within the same window before its session is ended.
+const MAX_TOTP_FAILURES: i64 = 5;
+const FAILURE_WINDOW_MICROS: i64 = 15 * 60 * 1_000_000;
+
+fn now_micros() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000) as i64
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
@@ -104,12 +115,39 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
     let username = fields.text("username").unwrap_or("").to_owned();
     let password = fields.get("password").unwrap_or("");
     let next = safe_next(fields.get("next"));
+    let login_key: String = username.to_lowercase().chars().take(64).collect();
+    let window_start = now_micros().saturating_sub(FAILURE_WINDOW_MICROS);
+    let recent_failures = state
+        .store
+        .count_recent_audit("login", &login_key, "web.sign_in_failed", window_start)
+        .await?;
+    if recent_failures >= MAX_FAILURES {
+        return login_response(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            next,
+            username,
+            Some("Too many failed sign-ins for this account. Try again in 15 minutes.".into()),
+            None,
+        );
+    }
     let principal =
         match safeguard_engine::accounts::authenticate_password(&state.store, &username, password)
             .await
         {
             Ok(p) => p,
             Err(safeguard_engine::EngineError::Unauthenticated(_)) => {
+                state
+                    .store
+                    .append_audit(&AuditEvent {
+                        actor_user: None,
+                        actor: "anonymous".into(),
+                        action: "web.sign_in_failed".into(),
+                        object_kind: "login".into(),
+                        object_id: login_key,
+                        detail: String::new(),
+                    })
+                    .await?;
                 return login_response(
                     &state,
                     StatusCode::UNAUTHORIZED,
@@ -208,6 +246,19 @@ pub async fn totp(State(state): State<AppState>, req: Request) -> Result<Respons
             next: "/".into(),
             expired: true,
         })?;
+    let user_key = principal.user.0.to_string();
+    let window_start = now_micros().saturating_sub(FAILURE_WINDOW_MICROS);
+    let recent_failures = state
+        .store
+        .count_recent_audit("user", &user_key, "web.totp_failed", window_start)
+        .await?;
+    if recent_failures >= MAX_TOTP_FAILURES {
+        // Guessing codes: this session is over; a new one needs the password again.
+        state.store.end_session(session.id).await?;
+        return Err(WebError::TooMany(
+            "Too many wrong codes. Sign in again in 15 minutes.".into(),
+        ));
+    }
     let credentials = state.store.credentials(&principal.username).await?;
     let code = fields.text("code").unwrap_or("");
     let valid = credentials
@@ -216,6 +267,17 @@ pub async fn totp(State(state): State<AppState>, req: Request) -> Result<Respons
         .and_then(|s| totp_for(s, principal.username.as_str()).ok())
         .is_some_and(|t| t.check_current(code).unwrap_or(false));
     if !valid {
+        state
+            .store
+            .append_audit(&AuditEvent {
+                actor_user: Some(principal.user.0),
+                actor: principal.username.to_string(),
+                action: "web.totp_failed".into(),
+                object_kind: "user".into(),
+                object_id: user_key,
+                detail: String::new(),
+            })
+            .await?;
         return Ok((
             StatusCode::UNAUTHORIZED,
             render(&TotpPage {
