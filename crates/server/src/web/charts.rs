@@ -70,9 +70,10 @@ pub fn columns(title: &str, points: &[(String, i64)]) -> String {
 
 /// A bar chart with one labelled horizontal bar per item, largest first as given.
 pub fn bars(title: &str, items: &[(String, i64)]) -> String {
-    const W: f64 = 520.0;
+    const W: f64 = 560.0;
     const ROW: f64 = 26.0;
-    const LABEL: f64 = 200.0;
+    const LABEL: f64 = 260.0;
+    const LABEL_CHARS: usize = 34;
     let h = ROW * items.len().max(1) as f64 + 8.0;
     let max = items.iter().map(|p| p.1).max().unwrap_or(0).max(1);
     let mut svg = format!(
@@ -82,16 +83,25 @@ pub fn bars(title: &str, items: &[(String, i64)]) -> String {
     for (i, (label, value)) in items.iter().enumerate() {
         let y = 4.0 + ROW * i as f64;
         let w = (W - LABEL - 60.0) * *value as f64 / max as f64;
+        // Long labels are shortened on the chart; the bar's tooltip keeps the whole label.
+        let shown = if label.chars().count() > LABEL_CHARS {
+            let mut cut: String = label.chars().take(LABEL_CHARS - 1).collect();
+            cut.push('…');
+            cut
+        } else {
+            label.clone()
+        };
         let _ = write!(
             svg,
-            "<text class=\"label\" x=\"{lx}\" y=\"{ty:.1}\" text-anchor=\"end\">{l}</text>\
+            "<text class=\"label\" x=\"{lx}\" y=\"{ty:.1}\" text-anchor=\"end\">{s}</text>\
              <rect class=\"bar\" x=\"{LABEL}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{bh:.1}\"><title>{l}: {value}</title></rect>\
              <text class=\"value\" x=\"{vx:.1}\" y=\"{ty:.1}\">{value}</text>",
             lx = LABEL - 8.0,
             ty = y + ROW * 0.6,
             bh = ROW - 8.0,
             vx = LABEL + w + 6.0,
-            l = escape(label)
+            l = escape(label),
+            s = escape(&shown)
         );
     }
     svg.push_str("</svg>");
@@ -107,7 +117,10 @@ mod tests {
         let svg = bars("Types", &[("<script>".into(), 10), ("b & c".into(), 5)]);
         assert!(!svg.contains("<script>"));
         assert!(svg.contains("&lt;script&gt;") && svg.contains("b &amp; c"));
-        assert!(svg.contains("width=\"260.0\"") && svg.contains("width=\"130.0\""));
+        assert!(svg.contains("width=\"240.0\"") && svg.contains("width=\"120.0\""));
+        let long = bars("T", &[("x".repeat(50), 1)]);
+        assert!(long.contains(&format!("{}…<", "x".repeat(33))));
+        assert!(long.contains(&format!("{}: 1", "x".repeat(50))));
         let cols = columns("Per day", &[("d1".into(), 0), ("d2".into(), 4)]);
         assert_eq!(cols.matches("<rect").count(), 2);
         assert!(columns("Empty", &[]).starts_with("<svg"));
