@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 mod middleware;
 mod state;
+pub mod web;
 
 use std::net::SocketAddr;
 
@@ -16,7 +17,10 @@ pub use state::{AppState, ServerConfig};
 pub fn router(state: AppState) -> axum::Router {
     let api = api::router(&state.config);
     middleware::wrap(
-        axum::Router::new().merge(api).merge(api::health_router()),
+        axum::Router::new()
+            .merge(api)
+            .merge(api::health_router())
+            .merge(web::router()),
         &state.config,
     )
     .with_state(state)

@@ -3,6 +3,8 @@ use std::time::Duration;
 
 use safeguard_store::Store;
 
+use crate::web::media::{MediaSource, PlaceholderMedia};
+
 /// Limits and switches of the HTTP server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -10,6 +12,13 @@ pub struct ServerConfig {
     pub max_json_body: usize,
     /// Longest a request may take before it is answered with 408.
     pub request_timeout: Duration,
+    /// Mark the web session cookie `Secure` (on whenever the server is reached over TLS; off
+    /// only for plain http on loopback, where browsers would drop a Secure cookie).
+    pub secure_cookies: bool,
+    /// A web session unused this long is ended.
+    pub session_idle: Duration,
+    /// A web session ends this long after sign-in, however active.
+    pub session_absolute: Duration,
 }
 
 impl Default for ServerConfig {
@@ -17,22 +26,44 @@ impl Default for ServerConfig {
         Self {
             max_json_body: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(60),
+            secure_cookies: true,
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 60 * 60),
         }
     }
 }
 
 /// What every handler can reach.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
+    /// Where thumbnails and media come from (the evidence vault; a placeholder until it lands).
+    pub media: Arc<dyn MediaSource>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
+    /// State with the placeholder media source.
     pub fn new(store: Store, config: ServerConfig) -> Self {
         Self {
             store,
             config: Arc::new(config),
+            media: Arc::new(PlaceholderMedia),
         }
+    }
+
+    /// The same state with another media source (the evidence vault).
+    pub fn with_media(mut self, media: Arc<dyn MediaSource>) -> Self {
+        self.media = media;
+        self
     }
 }

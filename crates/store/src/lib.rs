@@ -11,7 +11,9 @@ mod connection;
 mod error;
 mod files;
 mod reports;
+mod sessions;
 mod time_codec;
+mod triage;
 
 pub use accounts::{NewUser, StoredCredentials};
 pub use audit::AuditVerification;
@@ -19,3 +21,8 @@ pub use connection::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use files::{NewFile, ReleasedBlob};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
+pub use sessions::{SavedView, WebSession, WellnessSettings};
+pub use triage::{
+    priority_rank, BulkChange, Count, PriorityFilter, QueueCursor, QueueFilter, QueueItem,
+    QueuePage, Statistics,
+};

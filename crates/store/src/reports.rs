@@ -308,7 +308,7 @@ async fn idempotent_report(
     Ok(Some(ReportId(row.try_get("report_id")?)))
 }
 
-fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<ReportSummary, StoreError> {
+pub(crate) fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<ReportSummary, StoreError> {
     let uid: String = row.try_get("uid")?;
     Ok(ReportSummary {
         id: ReportId(row.try_get("id")?),

@@ -5,12 +5,10 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
-use safeguard_domain::report::FileRelevance;
-use safeguard_domain::report::{IntakeState, ReportSource};
+use safeguard_domain::report::{FileRelevance, IntakeState, ReportSource};
 use safeguard_engine::accounts;
 use safeguard_engine::demo::{synthetic_image, DemoReports, ORGS, USERS};
-use safeguard_store::NewFile;
-use safeguard_store::{Store, Submission};
+use safeguard_store::{NewFile, Store, Submission};
 use safeguard_vault::{KeyRing, Vault, VaultConfig};
 use time::OffsetDateTime;
 

@@ -39,7 +39,14 @@ pub async fn serve(
     }
     use std::io::Write as _;
     std::io::stdout().flush()?;
-    let state = AppState::new(store.clone(), ServerConfig::default());
+    // The server speaks plain http; TLS is terminated by a proxy in front of it. Session cookies
+    // are marked Secure unless the server listens on loopback, where a browser reaches it over
+    // plain http and would drop a Secure cookie.
+    let config = ServerConfig {
+        secure_cookies: !local.ip().is_loopback(),
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(store.clone(), config);
     safeguard_server::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,52 @@
+//! The analysts' web application: server-rendered pages (askama templates in `templates/`), a
+//! stylesheet and small scripts in `static/`, all embedded in the binary.
+//!
+//! Every page takes a [`session::WebCaller`] of the permission it needs, so it reaches the engine
+//! only with a [`safeguard_domain::account::Granted`] proof, and every POST takes a
+//! [`session::CsrfForm`], so none is accepted without the session's CSRF token.
+
+mod account;
+mod charts;
+mod dashboard;
+mod error;
+mod form;
+pub mod media;
+mod pages;
+mod queue;
+mod report;
+pub mod session;
+mod signin;
+mod statics;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The web application's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(signin::login_page).post(signin::login))
+        .route("/login/totp", get(signin::totp_page).post(signin::totp))
+        .route("/logout", post(signin::logout))
+        .route("/queue", get(queue::page))
+        .route("/queue/bulk", post(queue::bulk))
+        .route("/queue/views", post(queue::save_view))
+        .route("/queue/views/{id}/delete", post(queue::delete_view))
+        .route("/reports/{id}", get(report::page))
+        .route(
+            "/reports/{id}/files/{file_id}/thumbnail",
+            get(media::thumbnail),
+        )
+        .route("/reports/{id}/files/{file_id}/reveal", post(media::reveal))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard.csv", get(dashboard::csv))
+        .route("/settings", get(account::page).post(account::save_wellness))
+        .route(
+            "/settings/totp",
+            get(account::totp_page).post(account::totp_enable),
+        )
+        .route("/settings/totp/disable", post(account::totp_disable))
+        .route("/static/{name}", get(statics::asset))
+}

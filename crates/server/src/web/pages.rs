@@ -1,0 +1,47 @@
+//! What every page shares: the top bar (user, organisation, role, navigation) and the home
+//! redirect.
+
+use axum::response::Redirect;
+use safeguard_domain::account::Permission;
+
+use super::error::WebError;
+use super::session::SignedIn;
+
+/// The top bar of every signed-in page, and the CSRF token its forms carry.
+#[derive(Debug, Clone)]
+pub struct TopBar {
+    pub username: String,
+    pub org: String,
+    pub role: String,
+    pub csrf: String,
+    pub show_queue: bool,
+    pub show_dashboard: bool,
+    /// Which navigation entry is the current page.
+    pub current: &'static str,
+}
+
+impl TopBar {
+    pub fn new(user: &SignedIn, current: &'static str) -> Self {
+        Self {
+            username: user.principal.username.to_string(),
+            org: user.org_name.clone(),
+            role: user.principal.role.to_string(),
+            csrf: user.session.csrf_token.clone(),
+            show_queue: user.principal.can(Permission::ReadReports),
+            show_dashboard: user.principal.can(Permission::ReadStatistics),
+            current,
+        }
+    }
+}
+
+/// `/`: the queue for those who triage, the dashboard for those who only read figures.
+pub async fn home(user: Result<SignedIn, WebError>) -> Result<Redirect, WebError> {
+    let user = user?;
+    Ok(if user.principal.can(Permission::ReadReports) {
+        Redirect::to("/queue")
+    } else if user.principal.can(Permission::ReadStatistics) {
+        Redirect::to("/dashboard")
+    } else {
+        Redirect::to("/settings")
+    })
+}
