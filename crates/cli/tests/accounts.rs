@@ -36,27 +36,77 @@ fn orgs_users_and_tokens_are_managed_with_clear_errors() {
     assert!(ok.status.success(), "{}", stderr(&ok));
     let dup = safeguard(data, &["org", "add", "Hotline", "--kind", "agency"], None);
     assert!(!dup.status.success());
-    assert!(stderr(&dup).contains("organisation \"Hotline\" already exists"), "{}", stderr(&dup));
+    assert!(
+        stderr(&dup).contains("organisation \"Hotline\" already exists"),
+        "{}",
+        stderr(&dup)
+    );
     let bad_kind = safeguard(data, &["org", "add", "Police", "--kind", "police"], None);
     assert!(!bad_kind.status.success());
-    assert!(stderr(&bad_kind).contains("unknown organisation kind"), "{}", stderr(&bad_kind));
+    assert!(
+        stderr(&bad_kind).contains("unknown organisation kind"),
+        "{}",
+        stderr(&bad_kind)
+    );
 
-    let args = ["user", "add", "--org", "Hotline", "--role", "analyst", "--username", "ana", "--password-stdin"];
-    let ok = safeguard(data, &args, Some("a long enough password\nignored second line\n"));
+    let args = [
+        "user",
+        "add",
+        "--org",
+        "Hotline",
+        "--role",
+        "analyst",
+        "--username",
+        "ana",
+        "--password-stdin",
+    ];
+    let ok = safeguard(
+        data,
+        &args,
+        Some("a long enough password\nignored second line\n"),
+    );
     assert!(ok.status.success(), "{}", stderr(&ok));
     let dup = safeguard(data, &args, Some("a long enough password\n"));
     assert!(!dup.status.success());
-    assert!(stderr(&dup).contains("user \"ana\" already exists"), "{}", stderr(&dup));
+    assert!(
+        stderr(&dup).contains("user \"ana\" already exists"),
+        "{}",
+        stderr(&dup)
+    );
     let unknown_org = safeguard(
         data,
-        &["user", "add", "--org", "Nowhere", "--role", "analyst", "--username", "bob", "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "--org",
+            "Nowhere",
+            "--role",
+            "analyst",
+            "--username",
+            "bob",
+            "--password-stdin",
+        ],
         Some("a long enough password\n"),
     );
     assert!(!unknown_org.status.success());
-    assert!(stderr(&unknown_org).contains("Nowhere"), "{}", stderr(&unknown_org));
+    assert!(
+        stderr(&unknown_org).contains("Nowhere"),
+        "{}",
+        stderr(&unknown_org)
+    );
     let short = safeguard(
         data,
-        &["user", "add", "--org", "Hotline", "--role", "analyst", "--username", "carl", "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "--org",
+            "Hotline",
+            "--role",
+            "analyst",
+            "--username",
+            "carl",
+            "--password-stdin",
+        ],
         Some("short\n"),
     );
     assert!(!short.status.success());
@@ -68,7 +118,11 @@ fn orgs_users_and_tokens_are_managed_with_clear_errors() {
     assert!(token.starts_with("sg_") && token.len() == 67, "{token}");
     let unknown_user = safeguard(data, &["token", "create", "--username", "nobody"], None);
     assert!(!unknown_user.status.success());
-    assert!(stderr(&unknown_user).contains("nobody"), "{}", stderr(&unknown_user));
+    assert!(
+        stderr(&unknown_user).contains("nobody"),
+        "{}",
+        stderr(&unknown_user)
+    );
 
     let listed = safeguard(data, &["org", "list"], None);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("hotline"));

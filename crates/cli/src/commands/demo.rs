@@ -9,7 +9,7 @@ use safeguard_domain::report::{FileRelevance, IntakeState, ReportSource};
 use safeguard_engine::accounts;
 use safeguard_engine::demo::{synthetic_image, DemoReports, ORGS, USERS};
 use safeguard_store::{NewFile, Store, Submission};
-use safeguard_vault::{KeyRing, Vault, VaultConfig};
+use safeguard_vault::Vault;
 use time::OffsetDateTime;
 
 use super::{runtime, serve, GlobalArgs};
@@ -32,9 +32,8 @@ const ACTOR: &str = "demo";
 pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
+    let vault = runtime::open_vault(&global)?;
     if store.list_orgs().await?.is_empty() {
-        let (keys, _) = KeyRing::load(&global.data_dir)?;
-        let vault = Vault::open(&global.data_dir.join("vault"), keys, VaultConfig::default())?;
         seed(&store, &vault, args.reports).await?;
     } else {
         eprintln!("the database already has organisations: keeping its data, not adding demo data");
@@ -50,7 +49,7 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
         println!("{banner}");
         return Ok(ExitCode::SUCCESS);
     }
-    serve::serve(store, args.listen, Some(banner)).await
+    serve::serve(store, vault, args.listen, Some(banner)).await
 }
 
 /// Distinct synthetic pictures in the demo; reports share them, as real reports share files.

@@ -47,6 +47,20 @@ pub async fn open_store(global: &GlobalArgs) -> anyhow::Result<Store> {
         .with_context(|| format!("opening the database {}", redact(&url)))
 }
 
+/// Opens the evidence vault of the data folder (`DIR/vault`), with its key from
+/// `SAFEGUARD_VAULT_KEY` or `DIR/keys/vault.key` (created on first use).
+pub fn open_vault(global: &GlobalArgs) -> anyhow::Result<std::sync::Arc<safeguard_vault::Vault>> {
+    let (keys, _) =
+        safeguard_vault::KeyRing::load(&global.data_dir).context("loading the vault key")?;
+    let vault = safeguard_vault::Vault::open(
+        &global.data_dir.join("vault"),
+        keys,
+        safeguard_vault::VaultConfig::default(),
+    )
+    .context("opening the evidence vault")?;
+    Ok(std::sync::Arc::new(vault))
+}
+
 /// A database URL fit for messages: any password replaced.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -4,8 +4,12 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use std::sync::Arc;
+
+use safeguard_server::web::media::VaultMedia;
 use safeguard_server::{AppState, ServerConfig};
 use safeguard_store::Store;
+use safeguard_vault::Vault;
 
 use super::{runtime, GlobalArgs};
 
@@ -19,12 +23,14 @@ pub struct ServeArgs {
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
-    serve(store, args.listen, None).await
+    let vault = runtime::open_vault(&global)?;
+    serve(store, vault, args.listen, None).await
 }
 
 /// Serves until SIGINT or SIGTERM. `banner` is printed after the address.
 pub async fn serve(
     store: Store,
+    vault: Arc<Vault>,
     listen: SocketAddr,
     banner: Option<String>,
 ) -> anyhow::Result<ExitCode> {
@@ -46,7 +52,7 @@ pub async fn serve(
         secure_cookies: !local.ip().is_loopback(),
         ..ServerConfig::default()
     };
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::new(store.clone(), config).with_media(Arc::new(VaultMedia::new(vault)));
     safeguard_server::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
