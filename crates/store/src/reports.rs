@@ -276,6 +276,30 @@ impl Store {
         })
     }
 
+    /// Moves a demo report's receipt time back, so demo data spreads over past days and the
+    /// queue's ages and the dashboard's charts look like a working hotline's. Refuses real reports.
+    pub async fn backdate_demo_report(
+        &self,
+        id: ReportId,
+        received_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let changed = sqlx::query(
+            "UPDATE report SET received_at = $1, updated_at = $1 WHERE id = $2 AND demo = 1",
+        )
+        .bind(micros(received_at))
+        .bind(id.0)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: "demo report",
+                name: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// Number of reports stored (all organisations).
     pub async fn count_reports(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM report")

@@ -82,7 +82,8 @@ async fn seed(store: &Store, vault: &Vault, reports: u64) -> anyhow::Result<()> 
         images.push(vault.put_bytes(&synthetic_image(seed))?);
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let mut generator = DemoReports::new(2026, OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc();
+    let mut generator = DemoReports::new(2026, now);
     for _ in 0..reports {
         let report = generator.next_report();
         let (stored, _) = store
@@ -97,6 +98,12 @@ async fn seed(store: &Store, vault: &Vault, reports: u64) -> anyhow::Result<()> 
                 original: None,
                 idempotency: None,
             })
+            .await?;
+        // Received a little after the incident, so the queue shows ages and the charts show days.
+        let received =
+            (report.incident.occurred_at + time::Duration::minutes(rng.gen_range(5..600))).min(now);
+        store
+            .backdate_demo_report(stored.report.id, received)
             .await?;
         for n in 0..rng.gen_range(0..3) {
             let blob = &images[rng.gen_range(0..images.len())];
