@@ -18,6 +18,13 @@ ensure_packages() {
   fi
 }
 
+# Installs a package only when its command is missing (a tool may come from elsewhere than
+# Debian, as Node.js often does: then its Debian package would conflict).
+ensure_command() {
+  local cmd="$1"; shift
+  command -v "$cmd" >/dev/null 2>&1 || ensure_packages "$@"
+}
+
 # Build dependencies: libxml2 (the XSD validator behind the CyberTipline intake, found by
 # pkg-config; its Rust bindings are generated with libclang), and ffmpeg for video hashing.
 ensure_build_packages() {
