@@ -20,6 +20,9 @@ pub enum EngineError {
     Unauthenticated(&'static str),
     #[error("the instance has no hotline or coordinator organisation to receive reports")]
     NoReceivingOrganisation,
+    /// A file (a hash set to import) is not in the format it claims, beyond a bad record.
+    #[error("invalid file: {0}")]
+    InvalidFile(String),
     #[error(transparent)]
     Account(#[from] AccountError),
     #[error("password hashing failed: {0}")]

@@ -109,6 +109,9 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             EngineError::Unauthenticated(m) => Self::unauthenticated(m),
             EngineError::Account(e) => Self::bad_request("invalid_input", e.to_string()),
+            EngineError::InvalidFile(m) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", m)
+            }
             EngineError::NoReceivingOrganisation => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_configured",

@@ -1,5 +1,6 @@
 //! Storage on SQLite (embedded default) and PostgreSQL (several nodes): migrations, reports,
-//! accounts, the hash-chained audit log, evidence references and the job queue.
+//! accounts, the hash-chained audit log, evidence references, the job queue and known material
+//! (hash sets, series, match results).
 //!
 //! One code path serves both databases: queries go through `sqlx::Any` and are written in the
 //! SQL both understand (`$N` placeholders, `RETURNING`, integers for flags and times). Only the
@@ -10,6 +11,7 @@ mod audit;
 mod connection;
 mod error;
 mod files;
+mod known;
 mod reports;
 mod sessions;
 mod time_codec;
@@ -20,6 +22,10 @@ pub use audit::AuditVerification;
 pub use connection::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use files::{NewFile, ReleasedBlob};
+pub use known::{
+    EntryFilter, FileClassification, ImportContext, ImportCounts, KnownActor, KnownFrame,
+    KnownImport, NewHashSet, NewKnownEntry, UpsertOutcome,
+};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
 pub use sessions::{SavedView, WebSession, WellnessSettings};
 pub use triage::{

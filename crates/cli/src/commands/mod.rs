@@ -3,8 +3,12 @@
 mod accounts;
 mod audit;
 mod demo;
+mod export;
 mod geo;
 mod hash;
+mod import;
+mod known_common;
+mod matching;
 mod runtime;
 mod serve;
 
@@ -63,6 +67,12 @@ pub enum Command {
     Hash(hash::HashArgs),
     /// Geolocate IP addresses.
     Geo(geo::GeoArgs),
+    /// Import a hash set (VICS, ICSE or a hash list) into the known-material database.
+    Import(import::ImportArgs),
+    /// Export known material as VICS, ICSE or a hash list, by hash set and/or series.
+    Export(export::ExportArgs),
+    /// Match files against the known-material database (one JSON line per file).
+    Match(matching::MatchArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -82,5 +92,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => runtime::block_on(audit::run(global, cmd)),
         Command::Hash(args) => hash::run(&global, args),
         Command::Geo(args) => geo::run(&global, args),
+        Command::Import(args) => runtime::block_on(import::run(global, args)),
+        Command::Export(args) => runtime::block_on(export::run(global, args)),
+        Command::Match(args) => runtime::block_on(matching::run(global, args)),
     }
 }

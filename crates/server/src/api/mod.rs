@@ -1,10 +1,11 @@
 //! The JSON API under `/api/v1`, and its OpenAPI document.
 
 mod health;
+pub mod known;
 pub mod reports;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use utoipa::OpenApi;
 
@@ -14,6 +15,18 @@ pub(crate) fn router(config: &ServerConfig) -> Router<AppState> {
     Router::new()
         .route("/api/v1/reports", get(reports::list).post(reports::create))
         .route("/api/v1/reports/{id}", get(reports::get))
+        .route("/api/v1/hash-sets", get(known::list_sets))
+        .route("/api/v1/hash-sets/{id}", get(known::get_set))
+        .route("/api/v1/hash-sets/{id}/entries", get(known::list_entries))
+        .route(
+            "/api/v1/series",
+            get(known::list_series).post(known::create_series),
+        )
+        .route("/api/v1/series/{id}", get(known::get_series))
+        .route("/api/v1/series/{id}/media", post(known::add_media))
+        .route("/api/v1/series/{id}/status", put(known::set_status))
+        .route("/api/v1/series/{id}/merge", post(known::merge))
+        .route("/api/v1/series/{id}/split", post(known::split))
         .route("/api/v1/openapi.json", get(openapi_json))
         .layer(DefaultBodyLimit::max(config.max_json_body))
 }
@@ -26,7 +39,21 @@ pub(crate) fn health_router() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Safeguard API", description = "Cross-border handling of online child sexual exploitation reports."),
-    paths(reports::create, reports::get, reports::list),
+    paths(
+        reports::create,
+        reports::get,
+        reports::list,
+        known::list_sets,
+        known::get_set,
+        known::list_entries,
+        known::list_series,
+        known::get_series,
+        known::create_series,
+        known::add_media,
+        known::set_status,
+        known::merge,
+        known::split,
+    ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
