@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod demo;
 mod error;
+pub mod intake;
 pub mod reports;
 
 pub use error::EngineError;

@@ -9,19 +9,26 @@ use std::time::Instant;
 
 use safeguard_domain::account::{OrgKind, OrgName};
 use safeguard_domain::report::{
-    Address, CaptureEvent, DeviceId, IncidentType, IntakeState, IpEvent, NewReport, Party, PartyRole, Phone,
-    ReportSource,
+    Address, CaptureEvent, DeviceId, IncidentType, IntakeState, IpEvent, NewReport, Party,
+    PartyRole, Phone, ReportSource,
 };
 use safeguard_store::{Store, StoreOptions, Submission};
 use time::macros::datetime;
 
 fn report(i: u32) -> NewReport {
-    let mut r = NewReport::new(IncidentType::ChildPornography, datetime!(2024-03-01 18:22:05 +01:00));
+    let mut r = NewReport::new(
+        IncidentType::ChildPornography,
+        datetime!(2024-03-01 18:22:05 +01:00),
+    );
     let mut suspect = Party::new(PartyRole::Reported);
     suspect.esp_identifier = Some(format!("user-{i}"));
     suspect.screen_name = Some(format!("bench_user_{i}"));
     suspect.emails = vec![format!("bench{i}@example.net")];
-    suspect.phones = vec![Phone { number: "5555550100".into(), country_calling_code: Some("+1".into()), verified: None }];
+    suspect.phones = vec![Phone {
+        number: "5555550100".into(),
+        country_calling_code: Some("+1".into()),
+        verified: None,
+    }];
     for k in 0..3u8 {
         suspect.ip_events.push(IpEvent {
             ip: std::net::Ipv4Addr::new(198, 51, 100, k).into(),
@@ -31,8 +38,17 @@ fn report(i: u32) -> NewReport {
             possible_proxy: None,
         });
     }
-    suspect.device_ids = vec![DeviceId { id_type: "IMEI".into(), value: format!("35{i:013}"), event: None, at: None }];
-    suspect.addresses = vec![Address { city: Some("Exampletown".into()), country: Some("DE".into()), ..Address::default() }];
+    suspect.device_ids = vec![DeviceId {
+        id_type: "IMEI".into(),
+        value: format!("35{i:013}"),
+        event: None,
+        at: None,
+    }];
+    suspect.addresses = vec![Address {
+        city: Some("Exampletown".into()),
+        country: Some("DE".into()),
+        ..Address::default()
+    }];
     let mut victim = Party::new(PartyRole::Victim);
     victim.age = Some(13);
     r.parties = vec![suspect, victim];
@@ -40,7 +56,13 @@ fn report(i: u32) -> NewReport {
 }
 
 async fn run(label: &str, store: &Store, n: u32, concurrency: u32) -> anyhow::Result<()> {
-    let org = store.create_org(&OrgName::parse(&format!("Bench {label} {concurrency}"))?, OrgKind::Hotline, None).await?;
+    let org = store
+        .create_org(
+            &OrgName::parse(&format!("Bench {label} {concurrency}"))?,
+            OrgKind::Hotline,
+            None,
+        )
+        .await?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..concurrency {
@@ -69,13 +91,19 @@ async fn run(label: &str, store: &Store, n: u32, concurrency: u32) -> anyhow::Re
         t.await??;
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("{label:<10} {concurrency:>3} writers  {n:>6} reports  {:>8.1} reports/s", f64::from(n) / secs);
+    println!(
+        "{label:<10} {concurrency:>3} writers  {n:>6} reports  {:>8.1} reports/s",
+        f64::from(n) / secs
+    );
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: u32 = std::env::var("BENCH_REPORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
+    let n: u32 = std::env::var("BENCH_REPORTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
     let dir = tempfile::tempdir()?;
     let sqlite = Store::connect(&Store::default_url(dir.path()), StoreOptions::default()).await?;
     for c in [1, 8] {
@@ -84,12 +112,21 @@ async fn main() -> anyhow::Result<()> {
     let url = std::env::var("SAFEGUARD_BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let schema = format!("sg_bench_{}", std::process::id());
-    match Store::connect(&url, StoreOptions { schema: Some(schema.clone()), ..StoreOptions::default() }).await {
+    match Store::connect(
+        &url,
+        StoreOptions {
+            schema: Some(schema.clone()),
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    {
         Ok(pg) => {
             for c in [1, 8] {
                 run("postgres", &pg, n, c).await?;
             }
-            pg.execute_admin(&format!("DROP SCHEMA {schema} CASCADE")).await?;
+            pg.execute_admin(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await?;
         }
         Err(e) => println!("postgres   skipped: {e}"),
     }

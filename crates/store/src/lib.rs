@@ -10,6 +10,7 @@ mod audit;
 mod connection;
 mod error;
 mod files;
+mod intake;
 mod reports;
 mod time_codec;
 
@@ -18,4 +19,8 @@ pub use audit::AuditVerification;
 pub use connection::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use files::{NewFile, ReleasedBlob};
+pub use intake::{
+    ExpiredReports, FileMetadata, IntakeActor, IntakeOp, IntakeOutcome, IntakeRefusal,
+    IntakeStatus, OwnedSubmission, IDLE_LIFETIME_MICROS, OPEN_LIFETIME_MICROS,
+};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
