@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod ispws;
 mod middleware;
 mod state;
 
@@ -16,7 +17,10 @@ pub use state::{AppState, ServerConfig};
 pub fn router(state: AppState) -> axum::Router {
     let api = api::router(&state.config);
     middleware::wrap(
-        axum::Router::new().merge(api).merge(api::health_router()),
+        axum::Router::new()
+            .merge(api)
+            .merge(api::health_router())
+            .merge(ispws::router(&state.config)),
         &state.config,
     )
     .with_state(state)
