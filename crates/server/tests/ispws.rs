@@ -849,3 +849,87 @@ async fn urlencoded_forms_and_the_json_api_see_the_finished_report() {
     assert!(!stored.report.content.parties.is_empty());
     assert_eq!(stored.report.files.len(), 1);
 }
+
+#[tokio::test]
+async fn unfinished_reports_expire_by_the_injected_clock_and_release_their_files() {
+    use safeguard_engine::intake::expiry::expire_once;
+    use time::{Duration, OffsetDateTime};
+    let app = App::new().await;
+    let now = OffsetDateTime::now_utc();
+    let shared = synthetic_file(77, 5000);
+    // A: open, one file shared with the finished report C, one of its own.
+    let a = app.open("company", &example("report.xml")).await;
+    assert_eq!(app.upload("company", a, &shared).await.code(), 0);
+    assert_eq!(
+        app.upload("company", a, &synthetic_file(78, 5000))
+            .await
+            .code(),
+        0
+    );
+    // B: retracted.
+    let b = app.open("company", &example("report.xml")).await;
+    assert_eq!(app.form("company", "retract", b).await.code(), 0);
+    // C: finished, never expires.
+    let c = app.open("company", &example("report.xml")).await;
+    assert_eq!(app.upload("company", c, &shared).await.code(), 0);
+    assert_eq!(app.form("company", "finish", c).await.code(), 0);
+    let own_sha = safeguard_domain::digest::Digester::digest(&synthetic_file(78, 5000)).sha256;
+    let shared_sha = safeguard_domain::digest::Digester::digest(&shared).sha256;
+
+    // Within 24 h of opening nothing goes.
+    let run = expire_once(&app.store, &app.vault, now + Duration::hours(23))
+        .await
+        .expect("expiry");
+    assert_eq!(run.reports, 0);
+    // After 24 h (and more than 1 h idle): A and B go; C stays; only A's own blob leaves.
+    let run = expire_once(
+        &app.store,
+        &app.vault,
+        now + Duration::hours(24) + Duration::minutes(1),
+    )
+    .await
+    .expect("expiry");
+    assert_eq!(run.reports, 2);
+    assert_eq!(run.blobs_deleted, 1);
+    assert!(!app.vault.exists(&own_sha).expect("vault"));
+    assert!(app.vault.exists(&shared_sha).expect("vault"));
+    assert_eq!(
+        app.store.blob_refcount(&shared_sha).await.expect("count"),
+        1
+    );
+    for gone in [a, b] {
+        assert!(app
+            .store
+            .intake_status(safeguard_domain::report::ReportId(gone))
+            .await
+            .expect("status")
+            .is_none());
+        assert_eq!(app.form("company", "finish", gone).await.code(), 5001);
+    }
+    assert!(app
+        .store
+        .intake_status(safeguard_domain::report::ReportId(c))
+        .await
+        .expect("status")
+        .is_some());
+
+    // The 1 h rule: opened 30 h ago but changed 30 min ago → kept until 1 h after the change.
+    let d = app.open("company", &example("report.xml")).await;
+    let micros = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1000) as i64;
+    app.store
+        .execute_admin(&format!(
+            "UPDATE report SET received_at = {}, last_change_at = {} WHERE id = {d}",
+            micros(now - Duration::hours(30)),
+            micros(now - Duration::minutes(30))
+        ))
+        .await
+        .expect("backdate");
+    let run = expire_once(&app.store, &app.vault, now)
+        .await
+        .expect("expiry");
+    assert_eq!(run.reports, 0, "idle for only 30 min");
+    let run = expire_once(&app.store, &app.vault, now + Duration::minutes(31))
+        .await
+        .expect("expiry");
+    assert_eq!(run.reports, 1);
+}

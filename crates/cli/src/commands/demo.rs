@@ -46,7 +46,14 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
         println!("{banner}");
         return Ok(ExitCode::SUCCESS);
     }
-    serve::serve(store, args.listen, Some(banner)).await
+    serve::serve(
+        store,
+        args.listen,
+        Some(banner),
+        &global.data_dir,
+        safeguard_engine::intake::DEFAULT_MAX_UPLOAD,
+    )
+    .await
 }
 
 async fn seed(store: &Store, reports: u64) -> anyhow::Result<()> {

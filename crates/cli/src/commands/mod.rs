@@ -2,11 +2,14 @@
 
 mod accounts;
 mod audit;
+mod bench;
 mod demo;
 mod geo;
 mod hash;
 mod runtime;
 mod serve;
+mod submit;
+mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +66,14 @@ pub enum Command {
     Hash(hash::HashArgs),
     /// Geolocate IP addresses.
     Geo(geo::GeoArgs),
+    /// Check or re-key the evidence vault.
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
+    /// Send a report to a server speaking the CyberTipline Reporting API.
+    Submit(submit::SubmitArgs),
+    /// Load generators.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -82,5 +93,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => runtime::block_on(audit::run(global, cmd)),
         Command::Hash(args) => hash::run(&global, args),
         Command::Geo(args) => geo::run(&global, args),
+        Command::Vault(cmd) => vault::run(&global, cmd),
+        Command::Submit(args) => runtime::block_on(submit::run(args)),
+        Command::Bench(cmd) => runtime::block_on(bench::run(global, cmd)),
     }
 }

@@ -14,12 +14,15 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, env = "SAFEGUARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Largest file accepted by the CyberTipline upload (`/ispws/upload`), in bytes.
+    #[arg(long, env = "SAFEGUARD_MAX_UPLOAD", default_value_t = safeguard_engine::intake::DEFAULT_MAX_UPLOAD)]
+    pub max_upload: u64,
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
-    serve(store, args.listen, None).await
+    serve(store, args.listen, None, &global.data_dir, args.max_upload).await
 }
 
 /// Serves until SIGINT or SIGTERM. `banner` is printed after the address.
@@ -27,7 +30,20 @@ pub async fn serve(
     store: Store,
     listen: SocketAddr,
     banner: Option<String>,
+    data_dir: &std::path::Path,
+    max_upload: u64,
 ) -> anyhow::Result<ExitCode> {
+    // The evidence vault and the CyberTipline intake (with its expiry task).
+    let vault = super::vault::open(data_dir)?;
+    let intake = std::sync::Arc::new(safeguard_engine::intake::Intake::new(
+        store.clone(),
+        vault.clone(),
+    ));
+    let expiry = safeguard_engine::intake::expiry::spawn_expiry_task(
+        store.clone(),
+        vault,
+        std::time::Duration::from_secs(60),
+    );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -39,8 +55,13 @@ pub async fn serve(
     }
     use std::io::Write as _;
     std::io::stdout().flush()?;
-    let state = AppState::new(store.clone(), ServerConfig::default());
+    let config = ServerConfig {
+        max_upload,
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(store.clone(), config).with_intake(intake);
     safeguard_server::serve(listener, state, shutdown_signal()).await?;
+    expiry.abort();
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
