@@ -52,7 +52,7 @@ pub struct FileMetadata {
 #[derive(Debug, Clone)]
 pub enum IntakeOp {
     /// /submit: store a validated report as OPEN (the submission's state is ignored).
-    Open(OwnedSubmission),
+    Open(Box<OwnedSubmission>),
     /// /upload: attach content already in the vault to an OPEN report.
     Attach {
         actor: IntakeActor,

@@ -20,11 +20,14 @@ use super::IntakeError;
 /// Most entries kept; beyond it the cache is emptied (a burst of distinct accounts).
 const MAX_ENTRIES: usize = 10_000;
 
+/// `(username, SHA-256 of the password)`.
+type CredentialKey = (String, [u8; 32]);
+
 /// Remembered successful password checks.
 #[derive(Debug)]
 pub struct CredentialCache {
     ttl: Duration,
-    entries: Mutex<HashMap<(String, [u8; 32]), (Principal, Instant)>>,
+    entries: Mutex<HashMap<CredentialKey, (Principal, Instant)>>,
 }
 
 impl CredentialCache {
@@ -40,7 +43,7 @@ impl CredentialCache {
         self.ttl
     }
 
-    fn lookup(&self, key: &(String, [u8; 32])) -> Option<Principal> {
+    fn lookup(&self, key: &CredentialKey) -> Option<Principal> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)

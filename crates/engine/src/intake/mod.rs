@@ -202,14 +202,14 @@ impl Intake {
         let holder = crate::reports::receiving_org(&self.store, who.principal())
             .await
             .map_err(IntakeError::internal)?;
-        let op = IntakeOp::Open(OwnedSubmission {
+        let op = IntakeOp::Open(Box::new(OwnedSubmission {
             actor: who.actor(),
             holder_org: holder,
             report,
             media_type: "text/xml".into(),
             original: xml,
             at: now,
-        });
+        }));
         match self.committer.run(op).await? {
             IntakeOutcome::Opened(id) => Ok(id),
             IntakeOutcome::Refused(r) => Err(IntakeError::refused(&r)),
