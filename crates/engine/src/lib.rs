@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod demo;
 mod error;
+pub mod intake;
 pub mod known;
 pub mod reports;
 pub mod triage;

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod ispws;
 mod middleware;
 mod state;
 pub mod web;
@@ -20,7 +21,8 @@ pub fn router(state: AppState) -> axum::Router {
         axum::Router::new()
             .merge(api)
             .merge(api::health_router())
-            .merge(web::router()),
+            .merge(web::router())
+            .merge(ispws::router(&state.config)),
         &state.config,
     )
     .with_state(state)

@@ -19,6 +19,8 @@ pub struct ServerConfig {
     pub session_idle: Duration,
     /// A web session ends this long after sign-in, however active.
     pub session_absolute: Duration,
+    /// Largest file accepted by the CyberTipline `/ispws/upload`, in bytes.
+    pub max_upload: u64,
 }
 
 impl Default for ServerConfig {
@@ -29,6 +31,7 @@ impl Default for ServerConfig {
             secure_cookies: true,
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 60 * 60),
+            max_upload: safeguard_engine::intake::DEFAULT_MAX_UPLOAD,
         }
     }
 }
@@ -40,6 +43,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Where thumbnails and media come from (the evidence vault; a placeholder until it lands).
     pub media: Arc<dyn MediaSource>,
+    /// The CyberTipline intake (with the evidence vault); `/ispws` answers 1000 without it.
+    pub intake: Option<Arc<safeguard_engine::intake::Intake>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -58,12 +63,19 @@ impl AppState {
             store,
             config: Arc::new(config),
             media: Arc::new(PlaceholderMedia),
+            intake: None,
         }
     }
 
     /// The same state with another media source (the evidence vault).
     pub fn with_media(mut self, media: Arc<dyn MediaSource>) -> Self {
         self.media = media;
+        self
+    }
+
+    /// Enables the CyberTipline intake.
+    pub fn with_intake(mut self, intake: Arc<safeguard_engine::intake::Intake>) -> Self {
+        self.intake = Some(intake);
         self
     }
 }

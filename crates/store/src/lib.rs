@@ -11,6 +11,7 @@ mod audit;
 mod connection;
 mod error;
 mod files;
+mod intake;
 mod known;
 mod reports;
 mod sessions;
@@ -22,6 +23,10 @@ pub use audit::AuditVerification;
 pub use connection::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use files::{NewFile, ReleasedBlob};
+pub use intake::{
+    ExpiredReports, FileMetadata, IntakeActor, IntakeOp, IntakeOutcome, IntakeRefusal,
+    IntakeStatus, OwnedSubmission, IDLE_LIFETIME_MICROS, OPEN_LIFETIME_MICROS,
+};
 pub use known::{
     EntryFilter, FileClassification, ImportContext, ImportCounts, KnownActor, KnownFrame,
     KnownImport, NewHashSet, NewKnownEntry, UpsertOutcome,

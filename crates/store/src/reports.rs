@@ -373,7 +373,7 @@ where
     .transpose()
 }
 
-async fn insert_report_rows(
+pub(crate) async fn insert_report_rows(
     conn: &mut AnyConnection,
     sub: &Submission<'_>,
 ) -> Result<ReportId, StoreError> {

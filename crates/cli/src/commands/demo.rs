@@ -32,7 +32,7 @@ const ACTOR: &str = "demo";
 pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
-    let vault = runtime::open_vault(&global)?;
+    let vault = runtime::open_vault(&global.data_dir)?;
     if store.list_orgs().await?.is_empty() {
         seed(&store, &vault, args.reports).await?;
     } else {
@@ -49,7 +49,14 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
         println!("{banner}");
         return Ok(ExitCode::SUCCESS);
     }
-    serve::serve(store, vault, args.listen, Some(banner)).await
+    serve::serve(
+        store,
+        vault,
+        args.listen,
+        Some(banner),
+        safeguard_engine::intake::DEFAULT_MAX_UPLOAD,
+    )
+    .await
 }
 
 /// Distinct synthetic pictures in the demo; reports share them, as real reports share files.

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod audit;
+mod bench;
 mod demo;
 mod export;
 mod geo;
@@ -11,6 +12,8 @@ mod known_common;
 mod matching;
 mod runtime;
 mod serve;
+mod submit;
+mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +76,14 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Match files against the known-material database (one JSON line per file).
     Match(matching::MatchArgs),
+    /// Check or re-key the evidence vault.
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
+    /// Send a report to a server speaking the CyberTipline Reporting API.
+    Submit(submit::SubmitArgs),
+    /// Load generators.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -95,5 +106,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => runtime::block_on(import::run(global, args)),
         Command::Export(args) => runtime::block_on(export::run(global, args)),
         Command::Match(args) => runtime::block_on(matching::run(global, args)),
+        Command::Vault(cmd) => vault::run(&global, cmd),
+        Command::Submit(args) => runtime::block_on(submit::run(args)),
+        Command::Bench(cmd) => runtime::block_on(bench::run(global, cmd)),
     }
 }

@@ -49,15 +49,13 @@ pub async fn open_store(global: &GlobalArgs) -> anyhow::Result<Store> {
 
 /// Opens the evidence vault of the data folder (`DIR/vault`), with its key from
 /// `SAFEGUARD_VAULT_KEY` or `DIR/keys/vault.key` (created on first use).
-pub fn open_vault(global: &GlobalArgs) -> anyhow::Result<std::sync::Arc<safeguard_vault::Vault>> {
-    let (keys, _) =
-        safeguard_vault::KeyRing::load(&global.data_dir).context("loading the vault key")?;
-    let vault = safeguard_vault::Vault::open(
-        &global.data_dir.join("vault"),
-        keys,
-        safeguard_vault::VaultConfig::default(),
-    )
-    .context("opening the evidence vault")?;
+pub fn open_vault(
+    data_dir: &std::path::Path,
+) -> anyhow::Result<std::sync::Arc<safeguard_vault::Vault>> {
+    let (keys, _) = safeguard_vault::KeyRing::load(data_dir).context("loading the vault key")?;
+    let dir = data_dir.join("vault");
+    let vault = safeguard_vault::Vault::open(&dir, keys, safeguard_vault::VaultConfig::default())
+        .with_context(|| format!("opening the evidence vault {}", dir.display()))?;
     Ok(std::sync::Arc::new(vault))
 }
 

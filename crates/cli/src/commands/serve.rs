@@ -18,13 +18,16 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, env = "SAFEGUARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Largest file accepted by the CyberTipline upload (`/ispws/upload`), in bytes.
+    #[arg(long, env = "SAFEGUARD_MAX_UPLOAD", default_value_t = safeguard_engine::intake::DEFAULT_MAX_UPLOAD)]
+    pub max_upload: u64,
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
-    let vault = runtime::open_vault(&global)?;
-    serve(store, vault, args.listen, None).await
+    let vault = runtime::open_vault(&global.data_dir)?;
+    serve(store, vault, args.listen, None, args.max_upload).await
 }
 
 /// Serves until SIGINT or SIGTERM. `banner` is printed after the address.
@@ -33,7 +36,18 @@ pub async fn serve(
     vault: Arc<Vault>,
     listen: SocketAddr,
     banner: Option<String>,
+    max_upload: u64,
 ) -> anyhow::Result<ExitCode> {
+    // The CyberTipline intake (with its expiry task) over the evidence vault.
+    let intake = std::sync::Arc::new(safeguard_engine::intake::Intake::new(
+        store.clone(),
+        vault.clone(),
+    ));
+    let expiry = safeguard_engine::intake::expiry::spawn_expiry_task(
+        store.clone(),
+        vault.clone(),
+        std::time::Duration::from_secs(60),
+    );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -50,10 +64,14 @@ pub async fn serve(
     // plain http and would drop a Secure cookie.
     let config = ServerConfig {
         secure_cookies: !local.ip().is_loopback(),
+        max_upload,
         ..ServerConfig::default()
     };
-    let state = AppState::new(store.clone(), config).with_media(Arc::new(VaultMedia::new(vault)));
+    let state = AppState::new(store.clone(), config)
+        .with_media(Arc::new(VaultMedia::new(vault)))
+        .with_intake(intake);
     safeguard_server::serve(listener, state, shutdown_signal()).await?;
+    expiry.abort();
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

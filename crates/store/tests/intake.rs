@@ -1,0 +1,232 @@
+//! The CyberTipline intake lifecycle in the store, on SQLite and PostgreSQL alike: group-commit
+//! batches with per-operation savepoints, conditional state transitions, refusals that change
+//! nothing, and expiry.
+
+mod support;
+
+use safeguard_domain::account::{OrgId, OrgKind, OrgName, Role, Username};
+use safeguard_domain::digest::Digester;
+use safeguard_domain::report::{IncidentType, IntakeState, NewReport, ReportId};
+use safeguard_store::{
+    FileMetadata, IntakeActor, IntakeOp, IntakeOutcome, IntakeRefusal, NewUser, OwnedSubmission,
+    Store,
+};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+both_databases!(
+    a_batch_runs_every_operation_and_refusals_change_nothing,
+    expiry_removes_unfinished_reports
+);
+
+async fn actor(store: &Store, org: &str) -> IntakeActor {
+    let o = store
+        .create_org(&OrgName::parse(org).expect("name"), OrgKind::Reporter, None)
+        .await
+        .expect("org");
+    let u = store
+        .create_user(&NewUser {
+            org: o.id,
+            username: Username::parse(&format!("{}-user", org.to_lowercase())).expect("username"),
+            role: Role::Reporter,
+            password_hash: "x".into(),
+        })
+        .await
+        .expect("user");
+    IntakeActor {
+        org: o.id,
+        user: u.id,
+        username: u.username.to_string(),
+    }
+}
+
+fn open(actor: &IntakeActor, holder: OrgId) -> IntakeOp {
+    IntakeOp::Open(Box::new(OwnedSubmission {
+        actor: actor.clone(),
+        holder_org: holder,
+        report: NewReport::new(
+            IncidentType::ChildPornography,
+            datetime!(2025-01-01 00:00 UTC),
+        ),
+        media_type: "text/xml".into(),
+        original: b"<report/>".to_vec(),
+        at: OffsetDateTime::now_utc(),
+    }))
+}
+
+fn opened(o: &Result<IntakeOutcome, safeguard_store::StoreError>) -> ReportId {
+    match o {
+        Ok(IntakeOutcome::Opened(id)) => *id,
+        other => panic!("expected Opened, got {other:?}"),
+    }
+}
+
+fn attach(actor: &IntakeActor, report: ReportId, file_id: &str, bytes: &[u8]) -> IntakeOp {
+    IntakeOp::Attach {
+        actor: actor.clone(),
+        report,
+        file_id: file_id.into(),
+        digests: Digester::digest(bytes),
+        size: bytes.len() as u64,
+        at: OffsetDateTime::now_utc(),
+    }
+}
+
+async fn a_batch_runs_every_operation_and_refusals_change_nothing(store: &Store) {
+    let hotline = store
+        .create_org(
+            &OrgName::parse("Hotline").expect("name"),
+            OrgKind::Hotline,
+            None,
+        )
+        .await
+        .expect("org");
+    let me = actor(store, "Company").await;
+    let rival = actor(store, "Rival").await;
+    let results = store
+        .intake_batch(&[
+            open(&me, hotline.id),
+            open(&me, hotline.id),
+            open(&rival, hotline.id),
+        ])
+        .await
+        .expect("batch");
+    let (a, b, r) = (
+        opened(&results[0]),
+        opened(&results[1]),
+        opened(&results[2]),
+    );
+    let now = OffsetDateTime::now_utc();
+    let details = |report, file: &str| IntakeOp::Details {
+        actor: me.clone(),
+        report,
+        file_id: file.into(),
+        metadata: Box::new(FileMetadata {
+            original_name: Some("x.jpg".into()),
+            ..FileMetadata::default()
+        }),
+        document: b"<fileDetails/>".to_vec(),
+        at: now,
+    };
+    let results = store
+        .intake_batch(&[
+            attach(&me, a, "f1", b"one"),
+            attach(&me, r, "f2", b"two"), // not ours
+            details(a, "f1"),
+            details(a, "f1"),   // twice
+            details(a, "nope"), // unknown file
+            IntakeOp::Finish {
+                actor: me.clone(),
+                report: a,
+                at: now,
+            },
+            IntakeOp::Retract {
+                actor: me.clone(),
+                report: a,
+                at: now,
+            }, // already finished
+            IntakeOp::Retract {
+                actor: me.clone(),
+                report: b,
+                at: now,
+            },
+            attach(&me, b, "f3", b"three"), // retracted
+            IntakeOp::Finish {
+                actor: me.clone(),
+                report: ReportId(999_999),
+                at: now,
+            },
+        ])
+        .await
+        .expect("batch");
+    let outcomes: Vec<_> = results
+        .into_iter()
+        .map(|r| r.expect("no database error"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            IntakeOutcome::Attached,
+            IntakeOutcome::Refused(IntakeRefusal::NotOwner),
+            IntakeOutcome::DetailsStored,
+            IntakeOutcome::Refused(IntakeRefusal::DetailsAlreadyGiven),
+            IntakeOutcome::Refused(IntakeRefusal::FileNotFound),
+            IntakeOutcome::Finished(vec!["f1".into()]),
+            IntakeOutcome::Refused(IntakeRefusal::AlreadyFinished),
+            IntakeOutcome::Retracted,
+            IntakeOutcome::Refused(IntakeRefusal::AlreadyRetracted),
+            IntakeOutcome::Refused(IntakeRefusal::ReportNotFound),
+        ]
+    );
+    assert_eq!(store.intake_counts().await.expect("counts"), (3, 1, 1));
+    assert_eq!(
+        store
+            .intake_status(a)
+            .await
+            .expect("status")
+            .expect("a")
+            .state,
+        IntakeState::Finished
+    );
+    assert_eq!(
+        store
+            .file_details_document("f1")
+            .await
+            .expect("doc")
+            .as_deref(),
+        Some(&b"<fileDetails/>"[..])
+    );
+    let stored = store.report(a).await.expect("report");
+    assert_eq!(
+        stored.report.files[0].original_name.as_deref(),
+        Some("x.jpg")
+    );
+    assert!(store.verify_audit().await.expect("audit").broken.is_none());
+}
+
+async fn expiry_removes_unfinished_reports(store: &Store) {
+    let hotline = store
+        .create_org(
+            &OrgName::parse("Hotline").expect("name"),
+            OrgKind::Hotline,
+            None,
+        )
+        .await
+        .expect("org");
+    let me = actor(store, "Company").await;
+    let results = store
+        .intake_batch(&[open(&me, hotline.id), open(&me, hotline.id)])
+        .await
+        .expect("batch");
+    let (a, b) = (opened(&results[0]), opened(&results[1]));
+    store
+        .intake(&attach(&me, a, "fa", b"same"))
+        .await
+        .expect("attach");
+    store
+        .intake(&attach(&me, b, "fb", b"same"))
+        .await
+        .expect("attach");
+    store
+        .intake(&IntakeOp::Finish {
+            actor: me.clone(),
+            report: b,
+            at: OffsetDateTime::now_utc(),
+        })
+        .await
+        .expect("finish");
+    let now = OffsetDateTime::now_utc();
+    let none = store
+        .expire_unfinished(now + time::Duration::hours(23), 10)
+        .await
+        .expect("expiry");
+    assert!(none.reports.is_empty());
+    let gone = store
+        .expire_unfinished(now + time::Duration::hours(25), 10)
+        .await
+        .expect("expiry");
+    assert_eq!(gone.reports, vec![a]);
+    // The content is still used by the finished report: not released.
+    assert!(gone.released.is_empty());
+    assert_eq!(store.intake_counts().await.expect("counts"), (1, 1, 1));
+}
