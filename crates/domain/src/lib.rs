@@ -5,4 +5,5 @@ pub mod account;
 pub mod audit;
 pub mod digest;
 pub mod identifier;
+pub mod linking;
 pub mod report;
