@@ -421,28 +421,25 @@ pub fn keys_of_report(
         }
         Err(e) => errors.push(e),
     };
+    // E-mail domains are not linked: unrelated users share small providers' domains too.
     let email = |raw: &str| -> Vec<Result<LinkKey, LinkingError>> {
-        match normalise_email(raw, options) {
-            Ok(e) => {
-                let domain = e.rsplit_once('@').map(|(_, d)| d.to_owned());
-                let mut out = vec![Ok(LinkKey::new(KeyKind::Email, e))];
-                // Free-mail domains would join everyone; only the full address links. The domain
-                // key is still produced for custom domains, which are specific.
-                if let Some(d) = domain.filter(|d| !is_common_mail_domain(d)) {
-                    out.push(Ok(LinkKey::new(KeyKind::Domain, d)));
-                }
-                out
-            }
-            Err(e) => vec![Err(e)],
-        }
+        vec![normalise_email(raw, options).map(|e| LinkKey::new(KeyKind::Email, e))]
     };
     let phone = |p: &Phone| {
         normalise_phone(&p.number, p.country_calling_code.as_deref())
             .map(|v| LinkKey::new(KeyKind::Phone, v))
     };
-    let url = |raw: &str| -> Vec<Result<LinkKey, LinkingError>> {
+    // A profile URL identifies an account; a channel URL (a page, a site) also yields its host,
+    // since two reports about pages on one site concern the same site.
+    let url = |raw: &str, with_host: bool| -> Vec<Result<LinkKey, LinkingError>> {
         match normalise_url(raw) {
-            Ok((u, _host)) => vec![Ok(LinkKey::new(KeyKind::Url, u))],
+            Ok((u, host)) => {
+                let mut out = vec![Ok(LinkKey::new(KeyKind::Url, u))];
+                if with_host {
+                    out.push(Ok(LinkKey::new(KeyKind::Domain, host)));
+                }
+                out
+            }
             Err(e) => vec![Err(e)],
         }
     };
@@ -459,7 +456,7 @@ pub fn keys_of_report(
             push(phone(p));
         }
         for u in &party.profile_urls {
-            url(u).into_iter().for_each(&mut push);
+            url(u, false).into_iter().for_each(&mut push);
         }
         for ev in &party.ip_events {
             push(Ok(ip(ev)));
@@ -489,7 +486,7 @@ pub fn keys_of_report(
             push(phone(p));
         }
         for u in &channel.urls {
-            url(u).into_iter().for_each(&mut push);
+            url(u, true).into_iter().for_each(&mut push);
         }
         for ev in &channel.ip_events {
             push(Ok(ip(ev)));
@@ -503,34 +500,6 @@ pub fn keys_of_report(
         }
     }
     (keys.into_iter().collect(), errors)
-}
-
-/// Mail domains shared by millions of unrelated people; their domain never links.
-pub fn is_common_mail_domain(domain: &str) -> bool {
-    matches!(
-        domain,
-        "gmail.com"
-            | "googlemail.com"
-            | "outlook.com"
-            | "hotmail.com"
-            | "live.com"
-            | "yahoo.com"
-            | "icloud.com"
-            | "me.com"
-            | "aol.com"
-            | "gmx.de"
-            | "gmx.net"
-            | "web.de"
-            | "mail.ru"
-            | "yandex.ru"
-            | "proton.me"
-            | "protonmail.com"
-            | "qq.com"
-            | "163.com"
-            | "example.com"
-            | "example.net"
-            | "example.org"
-    )
 }
 
 #[cfg(test)]

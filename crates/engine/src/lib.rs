@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod demo;
 mod error;
+pub mod linking;
 pub mod reports;
 
 pub use error::EngineError;

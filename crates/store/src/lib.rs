@@ -10,6 +10,8 @@ mod audit;
 mod connection;
 mod error;
 mod files;
+mod linking;
+mod packages;
 mod reports;
 mod time_codec;
 
@@ -18,4 +20,9 @@ pub use audit::AuditVerification;
 pub use connection::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use files::{NewFile, ReleasedBlob};
+pub use linking::{
+    Bundle, ClusterView, DeconflictionAlert, Exclusion, KeyStat, LinkOutcome, LinkReason,
+    LinkSettings,
+};
+pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
