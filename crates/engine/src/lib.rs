@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod demo;
 mod error;
 pub mod linking;
+pub mod packages;
 pub mod reports;
 
 pub use error::EngineError;

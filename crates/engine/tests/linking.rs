@@ -296,11 +296,7 @@ async fn reports_of_one_file_are_bundled_past_the_threshold() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let id = w.add(|_| {}).await;
-        let d = if i == 4 {
-            other
-        } else {
-            digests
-        };
+        let d = if i == 4 { other } else { digests };
         w.store
             .attach_file(&NewFile {
                 report: id,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use safeguard_domain::account::OrgId;
 use safeguard_domain::linking::{key_digest, KeyKind, LinkKey};
 use safeguard_domain::report::ReportId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
 use crate::time_codec::{micros, now_micros};
@@ -82,7 +82,7 @@ pub struct Exclusion {
 }
 
 /// A deconfliction alert as its organisation sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeconflictionAlert {
     pub id: i64,
     pub org_id: OrgId,

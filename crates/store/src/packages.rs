@@ -110,6 +110,7 @@ impl Store {
     /// Stores a new draft package.
     pub async fn insert_package(
         &self,
+        uid: &str,
         from: OrgId,
         to: OrgId,
         manifest: &serde_json::Value,
@@ -118,12 +119,11 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let now = now_micros();
         let mut tx = self.write.begin().await?;
-        let uid = uuid::Uuid::now_v7().to_string();
         let row = sqlx::query(
             "INSERT INTO package (uid, from_org, to_org, state, manifest, isp_cost_cents, created_at, updated_at) \
              VALUES ($1, $2, $3, 'draft', $4, $5, $6, $6) RETURNING id",
         )
-        .bind(&uid)
+        .bind(uid)
         .bind(from.0)
         .bind(to.0)
         .bind(manifest.to_string())
