@@ -355,6 +355,20 @@ impl Store {
             .collect()
     }
 
+    /// Reports not linked yet, oldest first (for `safeguard link run`).
+    pub async fn unlinked_reports(&self, limit: i64) -> Result<Vec<ReportId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id FROM report r WHERE NOT EXISTS \
+             (SELECT 1 FROM report_cluster c WHERE c.report_id = r.id) ORDER BY r.id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("id").map(ReportId).map_err(Into::into))
+            .collect()
+    }
+
     /// Reports referred to `org` (the content of its packages), oldest first.
     pub async fn reports_referred_to(&self, org: OrgId) -> Result<Vec<ReportId>, StoreError> {
         let rows =
