@@ -5,6 +5,7 @@ mod audit;
 mod demo;
 mod geo;
 mod hash;
+mod package;
 mod runtime;
 mod serve;
 
@@ -63,6 +64,15 @@ pub enum Command {
     Hash(hash::HashArgs),
     /// Geolocate IP addresses.
     Geo(geo::GeoArgs),
+    /// Intelligence packages: build, verify, export.
+    #[command(subcommand)]
+    Package(package::PackageCommand),
+    /// The instance's keys.
+    #[command(subcommand)]
+    Keys(package::KeysCommand),
+    /// Cross-checking: link reports, manage the exclusion list.
+    #[command(subcommand)]
+    Link(package::LinkCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -82,5 +92,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => runtime::block_on(audit::run(global, cmd)),
         Command::Hash(args) => hash::run(&global, args),
         Command::Geo(args) => geo::run(&global, args),
+        Command::Package(cmd) => runtime::block_on(package::package(global, cmd)),
+        Command::Keys(cmd) => package::keys(&global, cmd),
+        Command::Link(cmd) => runtime::block_on(package::link(global, cmd)),
     }
 }
