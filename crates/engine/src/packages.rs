@@ -177,14 +177,16 @@ pub struct IspRequest {
     pub cost_cents: i64,
 }
 
+/// One request line's identity: IP, UTC time in nanoseconds, port.
+type ItemKey = (String, i128, Option<u16>);
+
 /// Groups IP events (with times) by operator; events without a time cannot be asked about.
 pub fn isp_requests(
     events: &[(ReportId, IpEvent)],
     operators: &dyn OperatorLookup,
     costs: &[(String, i64, String)],
 ) -> Vec<IspRequest> {
-    let mut grouped: BTreeMap<Operator, BTreeMap<(String, i128, Option<u16>), IspRequestItem>> =
-        BTreeMap::new();
+    let mut grouped: BTreeMap<Operator, BTreeMap<ItemKey, IspRequestItem>> = BTreeMap::new();
     for (report, ev) in events {
         let Some(at) = ev.at else { continue };
         let operator = operators.operator(ev.ip).unwrap_or(Operator {
