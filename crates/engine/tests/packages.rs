@@ -152,17 +152,19 @@ async fn a_package_is_minimised_signed_and_follows_its_life() {
     assert!(!json.contains(&format!("\"report_b\": {}", elsewhere.0)));
     // ISP requests: grouped by operator, the shared (IP, time) asked once for both reports.
     assert_eq!(doc.isp_requests.len(), 2);
-    let example = &doc.isp_requests[0];
+    // Operators in a stable order: unknown (no ASN) first, then by ASN.
+    assert_eq!(doc.isp_requests[0].operator.name, "unknown operator");
+    assert_eq!(doc.isp_requests[0].cost_cents, 0);
+    let example = &doc.isp_requests[1];
     assert_eq!(example.operator.name, "Example Net");
     assert_eq!(example.items.len(), 1);
     assert_eq!(example.items[0].reports, vec![a.0, b.0]);
     assert_eq!(example.cost_cents, 250);
-    assert_eq!(doc.isp_requests[1].operator.name, "unknown operator");
     assert_eq!(doc.isp_cost_total_cents, 250);
     let csv = zip_entry(&built.zip, "isp/requests.csv");
     assert_eq!(csv.lines().count(), 3);
     assert!(csv.contains("Example Net,64500,198.51.100.7,2024-03-01T12:00:00Z,443,"));
-    let letter = zip_entry(&built.zip, "isp/letter-01-example-net.txt");
+    let letter = zip_entry(&built.zip, "isp/letter-02-example-net.txt");
     assert!(letter.contains("198.51.100.7") && letter.contains("2.50 EUR"));
     let html = zip_entry(&built.zip, "report.html");
     assert!(html.contains("@media print") && html.contains("shared@suspect.org"));
