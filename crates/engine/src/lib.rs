@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod demo;
+pub mod dissemination;
 mod error;
 pub mod linking;
 pub mod packages;
