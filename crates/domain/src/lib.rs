@@ -6,4 +6,5 @@ pub mod audit;
 pub mod digest;
 pub mod identifier;
 pub mod known;
+pub mod linking;
 pub mod report;

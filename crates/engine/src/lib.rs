@@ -4,9 +4,12 @@
 
 pub mod accounts;
 pub mod demo;
+pub mod dissemination;
 mod error;
 pub mod intake;
 pub mod known;
+pub mod linking;
+pub mod packages;
 pub mod reports;
 pub mod triage;
 

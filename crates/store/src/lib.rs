@@ -13,6 +13,8 @@ mod error;
 mod files;
 mod intake;
 mod known;
+mod linking;
+mod packages;
 mod reports;
 mod sessions;
 mod time_codec;
@@ -31,6 +33,11 @@ pub use known::{
     EntryFilter, FileClassification, ImportContext, ImportCounts, KnownActor, KnownFrame,
     KnownImport, NewHashSet, NewKnownEntry, UpsertOutcome,
 };
+pub use linking::{
+    Bundle, ClusterView, DeconflictionAlert, Exclusion, KeyStat, LinkOutcome, LinkReason,
+    LinkSettings,
+};
+pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
 pub use sessions::{SavedView, WebSession, WellnessSettings};
 pub use triage::{

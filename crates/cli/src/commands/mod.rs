@@ -10,6 +10,7 @@ mod hash;
 mod import;
 mod known_common;
 mod matching;
+mod package;
 mod runtime;
 mod serve;
 mod submit;
@@ -84,6 +85,15 @@ pub enum Command {
     /// Load generators.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Intelligence packages: build, verify, export.
+    #[command(subcommand)]
+    Package(package::PackageCommand),
+    /// The instance's keys.
+    #[command(subcommand)]
+    Keys(package::KeysCommand),
+    /// Cross-checking: link reports, manage the exclusion list.
+    #[command(subcommand)]
+    Link(package::LinkCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -109,5 +119,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Vault(cmd) => vault::run(&global, cmd),
         Command::Submit(args) => runtime::block_on(submit::run(args)),
         Command::Bench(cmd) => runtime::block_on(bench::run(global, cmd)),
+        Command::Package(cmd) => runtime::block_on(package::package(global, cmd)),
+        Command::Keys(cmd) => package::keys(&global, cmd),
+        Command::Link(cmd) => runtime::block_on(package::link(global, cmd)),
     }
 }

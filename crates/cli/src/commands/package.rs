@@ -1,0 +1,225 @@
+//! `safeguard package build|verify|export`, `safeguard keys signing` and
+//! `safeguard link run|exclude` (cross-checking and intelligence packages).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use safeguard_domain::linking::KeyKind;
+use safeguard_engine::linking::{link_report, LinkConfig, NoPdq};
+use safeguard_engine::packages::{
+    build_package, load_or_create_signing_key, package_zip, parse_public_key, sign_file,
+    verify_file, NoOperators, PackageDocument,
+};
+
+use super::{runtime, GlobalArgs};
+
+#[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// Build, store (as a draft) and sign a package of every report referred to an organisation.
+    Build {
+        /// The recipient organisation's name.
+        #[arg(long)]
+        to: String,
+        /// Where to write the zip (the signature goes to FILE.sig).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Check a package file against its detached signature (FILE.sig) and the sender's key.
+    Verify {
+        file: PathBuf,
+        /// The sender's public key: 64 hex digits, base64, or a file holding either.
+        #[arg(long)]
+        key: String,
+        /// The signature file; defaults to FILE.sig.
+        #[arg(long)]
+        signature: Option<PathBuf>,
+    },
+    /// Write a stored package again (same bytes) with a fresh signature.
+    Export {
+        id: i64,
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create the instance's Ed25519 signing key if absent (DATA/keys/signing.key, mode 0600) and
+    /// print its public key in hex and base64.
+    Signing,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Link every report not linked yet, oldest first.
+    Run,
+    /// Values that never link (shared NAT, a reporter's own infrastructure, known-good files).
+    #[command(subcommand)]
+    Exclude(ExcludeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExcludeCommand {
+    /// Add a canonical value (e.g. `ip 203.0.113.1`, `sha256 <hex>`, `email a@b.org`).
+    Add {
+        kind: String,
+        value: String,
+        #[arg(long)]
+        reason: String,
+    },
+    Remove {
+        kind: String,
+        value: String,
+    },
+    List,
+}
+
+fn signing_key_path(global: &GlobalArgs) -> PathBuf {
+    global.data_dir.join("keys").join("signing.key")
+}
+
+fn sig_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
+}
+
+fn write_signed(file: &Path, zip: &[u8], signature: &str) -> anyhow::Result<()> {
+    std::fs::write(file, zip).with_context(|| format!("writing {}", file.display()))?;
+    let sig = sig_path(file);
+    std::fs::write(&sig, signature).with_context(|| format!("writing {}", sig.display()))?;
+    Ok(())
+}
+
+pub async fn package(global: GlobalArgs, cmd: PackageCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PackageCommand::Verify {
+            file,
+            key,
+            signature,
+        } => {
+            let key_text = if Path::new(&key).is_file() {
+                std::fs::read_to_string(&key).with_context(|| format!("reading {key}"))?
+            } else {
+                key
+            };
+            let public = parse_public_key(&key_text)?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let sig = signature.unwrap_or_else(|| sig_path(&file));
+            let sig_text = std::fs::read_to_string(&sig)
+                .with_context(|| format!("reading {}", sig.display()))?;
+            match verify_file(&bytes, &sig_text, &public) {
+                Ok(()) => {
+                    println!("valid: {} is signed by that key", file.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("INVALID: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        PackageCommand::Build { to, output } => {
+            let store = runtime::open_store(&global).await?;
+            let (key, _) = load_or_create_signing_key(&signing_key_path(&global))?;
+            let to_org = store.org_by_name(&to).await?;
+            let Some(home) = store.home_org().await? else {
+                bail!("no hotline or coordinator organisation on this instance");
+            };
+            let built =
+                build_package(&store, home.id, to_org.id, &NoOperators, &key, "cli").await?;
+            let file = output.unwrap_or_else(|| PathBuf::from(format!("package-{}.zip", built.id)));
+            write_signed(&file, &built.zip, &built.signature)?;
+            println!(
+                "package {} ({} reports, ISP cost {} cents) written to {} and {}",
+                built.id,
+                built.document.reports.len(),
+                built.document.isp_cost_total_cents,
+                file.display(),
+                sig_path(&file).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        PackageCommand::Export { id, output } => {
+            let store = runtime::open_store(&global).await?;
+            let (key, _) = load_or_create_signing_key(&signing_key_path(&global))?;
+            let stored = store.package(id).await?;
+            let doc: PackageDocument = serde_json::from_value(stored.manifest)
+                .context("the stored package document does not match the schema")?;
+            let zip = package_zip(&doc)?;
+            write_signed(&output, &zip, &sign_file(&key, &zip))?;
+            println!("package {id} written to {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub fn keys(global: &GlobalArgs, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeysCommand::Signing => {
+            use base64::Engine as _;
+            let path = signing_key_path(global);
+            let (key, created) = load_or_create_signing_key(&path)?;
+            let public = key.verifying_key().to_bytes();
+            if created {
+                eprintln!("created {}", path.display());
+            }
+            println!("ed25519 public key (hex):    {}", hex::encode(public));
+            println!(
+                "ed25519 public key (base64): {}",
+                base64::engine::general_purpose::STANDARD.encode(public)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn link(global: GlobalArgs, cmd: LinkCommand) -> anyhow::Result<ExitCode> {
+    let store = runtime::open_store(&global).await?;
+    match cmd {
+        LinkCommand::Run => {
+            let config = LinkConfig::default();
+            let mut linked = 0usize;
+            let mut links = 0usize;
+            loop {
+                let batch = store.unlinked_reports(1_000).await?;
+                if batch.is_empty() {
+                    break;
+                }
+                for id in batch {
+                    links += link_report(&store, id, &config, &mut NoPdq)
+                        .await?
+                        .links
+                        .len();
+                    linked += 1;
+                }
+            }
+            println!("linked {linked} reports, {links} new links");
+        }
+        LinkCommand::Exclude(ExcludeCommand::Add {
+            kind,
+            value,
+            reason,
+        }) => {
+            let kind: KeyKind = kind.parse()?;
+            store.add_exclusion(kind, &value, &reason).await?;
+            println!("excluded {kind} {value}");
+        }
+        LinkCommand::Exclude(ExcludeCommand::Remove { kind, value }) => {
+            let kind: KeyKind = kind.parse()?;
+            if !store.remove_exclusion(kind, &value).await? {
+                bail!("{kind} {value} was not excluded");
+            }
+            println!("removed {kind} {value}");
+        }
+        LinkCommand::Exclude(ExcludeCommand::List) => {
+            for e in store.exclusions().await? {
+                println!("{}\t{}\t{}", e.kind, e.value, e.reason);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
