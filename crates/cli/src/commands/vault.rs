@@ -17,8 +17,6 @@ pub enum VaultCommand {
     Rotate,
 }
 
-/// Opens the vault of a data folder the way the server does.
-
 pub fn run(global: &GlobalArgs, cmd: VaultCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         VaultCommand::Verify => {
