@@ -5,4 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod digest;
 pub mod identifier;
+pub mod jurisdiction;
+pub mod priority;
 pub mod report;
+pub mod routing;
