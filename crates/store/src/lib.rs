@@ -11,6 +11,7 @@ mod connection;
 mod error;
 mod files;
 mod reports;
+mod routing;
 mod time_codec;
 
 pub use accounts::{NewUser, StoredCredentials};
@@ -19,3 +20,4 @@ pub use connection::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use files::{NewFile, ReleasedBlob};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
+pub use routing::{Job, NewReferral, Referral, RoutingRecord, StoredRouting, JOB_REPORT_FINISHED};

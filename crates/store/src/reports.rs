@@ -168,6 +168,10 @@ impl Store {
             },
         )
         .await?;
+        if sub.state == IntakeState::Finished {
+            // A complete report is ready to be routed (engine::routing processes these jobs).
+            crate::routing::enqueue_in(&mut tx, crate::routing::JOB_REPORT_FINISHED, id.0).await?;
+        }
         tx.commit().await?;
         Ok((self.report(id).await?, true))
     }
@@ -349,7 +353,7 @@ where
     .transpose()
 }
 
-async fn insert_report_rows(
+pub(crate) async fn insert_report_rows(
     conn: &mut AnyConnection,
     sub: &Submission<'_>,
 ) -> Result<ReportId, StoreError> {
