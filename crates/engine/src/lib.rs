@@ -6,5 +6,6 @@ pub mod accounts;
 pub mod demo;
 mod error;
 pub mod reports;
+pub mod routing;
 
 pub use error::EngineError;
