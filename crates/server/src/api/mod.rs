@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, and its OpenAPI document.
 
 mod health;
+pub mod jurisdiction;
 pub mod reports;
 
 use axum::extract::DefaultBodyLimit;
@@ -14,6 +15,7 @@ pub(crate) fn router(config: &ServerConfig) -> Router<AppState> {
     Router::new()
         .route("/api/v1/reports", get(reports::list).post(reports::create))
         .route("/api/v1/reports/{id}", get(reports::get))
+        .route("/api/v1/reports/{id}/jurisdiction", get(jurisdiction::get))
         .route("/api/v1/openapi.json", get(openapi_json))
         .layer(DefaultBodyLimit::max(config.max_json_body))
 }
@@ -26,7 +28,7 @@ pub(crate) fn health_router() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Safeguard API", description = "Cross-border handling of online child sexual exploitation reports."),
-    paths(reports::create, reports::get, reports::list),
+    paths(reports::create, reports::get, reports::list, jurisdiction::get),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
