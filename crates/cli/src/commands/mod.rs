@@ -5,6 +5,7 @@ mod audit;
 mod demo;
 mod geo;
 mod hash;
+mod route;
 mod runtime;
 mod serve;
 
@@ -63,6 +64,8 @@ pub enum Command {
     Hash(hash::HashArgs),
     /// Geolocate IP addresses.
     Geo(geo::GeoArgs),
+    /// Find candidate jurisdictions, set priorities and create referrals.
+    Route(route::RouteArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -82,5 +85,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => runtime::block_on(audit::run(global, cmd)),
         Command::Hash(args) => hash::run(&global, args),
         Command::Geo(args) => geo::run(&global, args),
+        Command::Route(args) => runtime::block_on(route::run(global, args)),
     }
 }
