@@ -127,7 +127,7 @@ async fn bench() {
             joined.expect("task");
         }
         routed += ids.len();
-        if routed % 20_000 == 0 {
+        if routed.is_multiple_of(20_000) {
             eprintln!(
                 "  {routed} routed, {:.0} reports/s so far",
                 routed as f64 / started.elapsed().as_secs_f64()
