@@ -11,6 +11,7 @@ pub mod known;
 pub mod linking;
 pub mod packages;
 pub mod reports;
+pub mod routing;
 pub mod triage;
 
 pub use error::EngineError;

@@ -16,6 +16,7 @@ mod known;
 mod linking;
 mod packages;
 mod reports;
+mod routing;
 mod sessions;
 mod time_codec;
 mod triage;
@@ -39,6 +40,7 @@ pub use linking::{
 };
 pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
+pub use routing::{Job, NewReferral, Referral, RoutingRecord, StoredRouting, JOB_REPORT_FINISHED};
 pub use sessions::{SavedView, WebSession, WellnessSettings};
 pub use triage::{
     priority_rank, BulkChange, Count, PriorityFilter, QueueCursor, QueueFilter, QueueItem,

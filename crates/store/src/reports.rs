@@ -168,6 +168,10 @@ impl Store {
             },
         )
         .await?;
+        if sub.state == IntakeState::Finished {
+            // A complete report is ready to be routed (engine::routing processes these jobs).
+            crate::routing::enqueue_in(&mut tx, crate::routing::JOB_REPORT_FINISHED, id.0).await?;
+        }
         tx.commit().await?;
         Ok((self.report(id).await?, true))
     }

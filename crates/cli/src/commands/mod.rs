@@ -11,6 +11,7 @@ mod import;
 mod known_common;
 mod matching;
 mod package;
+mod route;
 mod runtime;
 mod serve;
 mod submit;
@@ -94,6 +95,8 @@ pub enum Command {
     /// Cross-checking: link reports, manage the exclusion list.
     #[command(subcommand)]
     Link(package::LinkCommand),
+    /// Find candidate jurisdictions, set priorities and create referrals.
+    Route(route::RouteArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -122,5 +125,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Package(cmd) => runtime::block_on(package::package(global, cmd)),
         Command::Keys(cmd) => package::keys(&global, cmd),
         Command::Link(cmd) => runtime::block_on(package::link(global, cmd)),
+        Command::Route(args) => runtime::block_on(route::run(global, args)),
     }
 }

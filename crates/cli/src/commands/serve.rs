@@ -21,11 +21,31 @@ pub struct ServeArgs {
     /// Largest file accepted by the CyberTipline upload (`/ispws/upload`), in bytes.
     #[arg(long, env = "SAFEGUARD_MAX_UPLOAD", default_value_t = safeguard_engine::intake::DEFAULT_MAX_UPLOAD)]
     pub max_upload: u64,
+    /// Routing rule file: when given, a background worker routes finished reports
+    /// (`report.finished` jobs) every few seconds and re-reads the file when it changes.
+    #[arg(long, env = "SAFEGUARD_ROUTING_RULES", value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
+    if let Some(path) = &args.rules {
+        let rules = safeguard_engine::routing::RulesFile::load(path)?;
+        let geo = safeguard_geo::Geolocator::builder()
+            .data_dir(&global.data_dir)
+            .build()
+            .context("loading geolocation data")?;
+        // Ends with the runtime when the server stops; jobs left half-done are re-claimed
+        // when their lease expires.
+        tokio::spawn(safeguard_engine::routing::run_worker(
+            store.clone(),
+            std::sync::Arc::new(geo),
+            std::sync::Arc::new(rules),
+            std::time::Duration::from_secs(5),
+            std::future::pending(),
+        ));
+    }
     let vault = runtime::open_vault(&global.data_dir)?;
     serve(store, vault, args.listen, None, args.max_upload).await
 }

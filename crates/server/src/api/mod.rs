@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, and its OpenAPI document.
 
 mod health;
+pub mod jurisdiction;
 pub mod known;
 pub mod reports;
 
@@ -27,6 +28,7 @@ pub(crate) fn router(config: &ServerConfig) -> Router<AppState> {
         .route("/api/v1/series/{id}/status", put(known::set_status))
         .route("/api/v1/series/{id}/merge", post(known::merge))
         .route("/api/v1/series/{id}/split", post(known::split))
+        .route("/api/v1/reports/{id}/jurisdiction", get(jurisdiction::get))
         .route("/api/v1/openapi.json", get(openapi_json))
         .layer(DefaultBodyLimit::max(config.max_json_body))
 }
@@ -53,6 +55,7 @@ pub(crate) fn health_router() -> Router<AppState> {
         known::set_status,
         known::merge,
         known::split,
+        jurisdiction::get,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
