@@ -3,6 +3,7 @@
 mod health;
 pub mod jurisdiction;
 pub mod known;
+pub mod packages;
 pub mod reports;
 
 use axum::extract::DefaultBodyLimit;
@@ -29,6 +30,15 @@ pub(crate) fn router(config: &ServerConfig) -> Router<AppState> {
         .route("/api/v1/series/{id}/merge", post(known::merge))
         .route("/api/v1/series/{id}/split", post(known::split))
         .route("/api/v1/reports/{id}/jurisdiction", get(jurisdiction::get))
+        .route("/api/v1/reports/{id}/cluster", get(packages::cluster))
+        .route("/api/v1/alerts", get(packages::alerts))
+        .route("/api/v1/inbox", get(packages::inbox))
+        .route("/api/v1/packages/{id}", get(packages::get))
+        .route(
+            "/api/v1/packages/{id}/acknowledge",
+            post(packages::acknowledge),
+        )
+        .route("/api/v1/packages/{id}/outcomes", post(packages::outcomes))
         .route("/api/v1/openapi.json", get(openapi_json))
         .layer(DefaultBodyLimit::max(config.max_json_body))
 }
@@ -56,6 +66,12 @@ pub(crate) fn health_router() -> Router<AppState> {
         known::merge,
         known::split,
         jurisdiction::get,
+        packages::cluster,
+        packages::alerts,
+        packages::inbox,
+        packages::get,
+        packages::acknowledge,
+        packages::outcomes,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
