@@ -29,6 +29,9 @@ pub struct DemoArgs {
 
 const ACTOR: &str = "demo";
 
+/// The example routing rules, which name the demo organisations.
+const EXAMPLE_RULES: &str = include_str!("../../../../config/routing.example.toml");
+
 pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
@@ -49,6 +52,13 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
         println!("{banner}");
         return Ok(ExitCode::SUCCESS);
     }
+    // The demo routes its reports with the example rules (EU countries through the demo
+    // coordinator), so priorities and referrals appear within seconds of start.
+    let rules = global.data_dir.join("routing.toml");
+    if !rules.exists() {
+        std::fs::write(&rules, EXAMPLE_RULES)?;
+    }
+    serve::spawn_routing_worker(&store, &global.data_dir, &rules)?;
     serve::serve(
         store,
         vault,

@@ -31,23 +31,33 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
     if let Some(path) = &args.rules {
-        let rules = safeguard_engine::routing::RulesFile::load(path)?;
-        let geo = safeguard_geo::Geolocator::builder()
-            .data_dir(&global.data_dir)
-            .build()
-            .context("loading geolocation data")?;
-        // Ends with the runtime when the server stops; jobs left half-done are re-claimed
-        // when their lease expires.
-        tokio::spawn(safeguard_engine::routing::run_worker(
-            store.clone(),
-            std::sync::Arc::new(geo),
-            std::sync::Arc::new(rules),
-            std::time::Duration::from_secs(5),
-            std::future::pending(),
-        ));
+        spawn_routing_worker(&store, &global.data_dir, path)?;
     }
     let vault = runtime::open_vault(&global.data_dir)?;
     serve(store, vault, args.listen, None, args.max_upload).await
+}
+
+/// Starts the background worker that routes finished reports (`report.finished` jobs) every few
+/// seconds with the rules in `rules` (re-read when the file changes). It ends with the runtime;
+/// jobs left half-done are claimed again when their lease expires.
+pub fn spawn_routing_worker(
+    store: &Store,
+    data_dir: &std::path::Path,
+    rules: &std::path::Path,
+) -> anyhow::Result<()> {
+    let rules = safeguard_engine::routing::RulesFile::load(rules)?;
+    let geo = safeguard_geo::Geolocator::builder()
+        .data_dir(data_dir)
+        .build()
+        .context("loading geolocation data")?;
+    tokio::spawn(safeguard_engine::routing::run_worker(
+        store.clone(),
+        Arc::new(geo),
+        Arc::new(rules),
+        std::time::Duration::from_secs(5),
+        std::future::pending(),
+    ));
+    Ok(())
 }
 
 /// Serves until SIGINT or SIGTERM. `banner` is printed after the address.
