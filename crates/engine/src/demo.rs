@@ -85,6 +85,13 @@ pub const USERS: &[DemoUser] = &[
         role: Role::Analyst,
         password: "demo-coordinator-password",
     },
+    // A second coordinator account: a package is approved by someone other than its builder.
+    DemoUser {
+        org: "Demo Coordinator (EU)",
+        username: "coordinator.lead",
+        role: Role::Analyst,
+        password: "demo-coordinator-lead-password",
+    },
     DemoUser {
         org: "Demo Agency Germany",
         username: "investigator.de",

@@ -3,15 +3,18 @@
 //! of permission ([`safeguard_domain::account::Granted`]) and get typed errors back.
 
 pub mod accounts;
+pub mod cluster_view;
 pub mod demo;
 pub mod dissemination;
 mod error;
 pub mod intake;
 pub mod known;
 pub mod linking;
+pub mod package_flow;
 pub mod packages;
 pub mod reports;
 pub mod routing;
+pub mod series_media;
 pub mod triage;
 
 pub use error::EngineError;

@@ -11,7 +11,9 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use base64::Engine as _;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+/// The instance's Ed25519 signing key (re-exported for the server's state).
+pub use ed25519_dalek::SigningKey;
+use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
 use safeguard_domain::account::OrgId;
 use safeguard_domain::linking::normalise_ip;
 use safeguard_domain::report::{IpEvent, ReportId};
@@ -183,7 +185,7 @@ type ItemKey = (String, i128, Option<u16>);
 /// Groups IP events (with times) by operator; events without a time cannot be asked about.
 pub fn isp_requests(
     events: &[(ReportId, IpEvent)],
-    operators: &dyn OperatorLookup,
+    operators: &(dyn OperatorLookup + Sync),
     costs: &[(String, i64, String)],
 ) -> Vec<IspRequest> {
     let mut grouped: BTreeMap<Operator, BTreeMap<ItemKey, IspRequestItem>> = BTreeMap::new();
@@ -383,18 +385,39 @@ pub struct BuiltPackage {
     pub signature: String,
 }
 
-/// Builds, stores (as a draft) and signs a package for `to_org`: every report referred to it.
+/// Most referrals one package carries; more wait for the next package.
+pub const MAX_REPORTS_PER_PACKAGE: i64 = 500;
+
+/// Builds, stores (as a draft) and signs a package for `to_org`: the reports `from_org`
+/// referred to it that no package carries yet (at most [`MAX_REPORTS_PER_PACKAGE`]). Each
+/// referral goes into one package only; with none waiting, nothing is built (a conflict).
 pub async fn build_package(
     store: &Store,
     from_org: OrgId,
     to_org: OrgId,
-    operators: &dyn OperatorLookup,
+    operators: &(dyn OperatorLookup + Sync),
     key: &SigningKey,
     actor: &str,
 ) -> Result<BuiltPackage, EngineError> {
     let from = store.org(from_org).await?;
     let to = store.org(to_org).await?;
-    let ids = store.reports_referred_to(to_org).await?;
+    if from_org == to_org {
+        return Err(EngineError::Conflict(
+            "a package goes to another organisation".into(),
+        ));
+    }
+    let waiting = store
+        .waiting_referrals(from_org, to_org, MAX_REPORTS_PER_PACKAGE)
+        .await?;
+    if waiting.is_empty() {
+        return Err(EngineError::Conflict(format!(
+            "no referral to {} is waiting for a package",
+            to.name
+        )));
+    }
+    let referral_ids: Vec<i64> = waiting.iter().map(|(id, _)| *id).collect();
+    let mut ids: Vec<ReportId> = waiting.iter().map(|(_, r)| *r).collect();
+    ids.dedup();
     let in_package: BTreeSet<i64> = ids.iter().map(|r| r.0).collect();
     let mut reports = Vec::new();
     let mut events = Vec::new();
@@ -485,13 +508,14 @@ pub async fn build_package(
     let manifest = serde_json::to_value(&document)
         .map_err(|e| EngineError::Conflict(format!("package document: {e}")))?;
     let id = store
-        .insert_package(
+        .insert_package_for_referrals(
             &document.package_uid,
             from_org,
             to_org,
             &manifest,
             total,
             actor,
+            &referral_ids,
         )
         .await?;
     let zip =

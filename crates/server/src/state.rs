@@ -45,6 +45,9 @@ pub struct AppState {
     pub media: Arc<dyn MediaSource>,
     /// The CyberTipline intake (with the evidence vault); `/ispws` answers 1000 without it.
     pub intake: Option<Arc<safeguard_engine::intake::Intake>>,
+    /// The instance's package signing key; building packages from the web answers an error
+    /// without it.
+    pub signing_key: Option<Arc<safeguard_engine::packages::SigningKey>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -64,12 +67,19 @@ impl AppState {
             config: Arc::new(config),
             media: Arc::new(PlaceholderMedia),
             intake: None,
+            signing_key: None,
         }
     }
 
     /// The same state with another media source (the evidence vault).
     pub fn with_media(mut self, media: Arc<dyn MediaSource>) -> Self {
         self.media = media;
+        self
+    }
+
+    /// Enables building packages from the web pages, signed with `key`.
+    pub fn with_signing_key(mut self, key: Arc<safeguard_engine::packages::SigningKey>) -> Self {
+        self.signing_key = Some(key);
         self
     }
 

@@ -14,6 +14,8 @@ mod files;
 mod intake;
 mod known;
 mod linking;
+mod neighbours;
+mod package_flow;
 mod packages;
 mod reports;
 mod routing;
@@ -38,6 +40,8 @@ pub use linking::{
     Bundle, ClusterView, DeconflictionAlert, Exclusion, KeyStat, LinkOutcome, LinkReason,
     LinkSettings,
 };
+pub use neighbours::SharedIdentifier;
+pub use package_flow::{PackageListItem, PackageStatistics, RecordedOutcome, ReferralGroup};
 pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
 pub use routing::{Job, NewReferral, Referral, RoutingRecord, StoredRouting, JOB_REPORT_FINISHED};

@@ -31,7 +31,7 @@ impl PackageState {
         }
     }
 
-    fn parse(text: &str) -> Result<Self, StoreError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, StoreError> {
         Ok(match text {
             "draft" => Self::Draft,
             "approved" => Self::Approved,
@@ -80,6 +80,25 @@ impl Outcome {
             Self::Arrest => "arrest",
             Self::Prosecution => "prosecution",
         }
+    }
+
+    /// Every outcome, in the order an investigation goes.
+    pub const ALL: [Self; 6] = [
+        Self::NoCrime,
+        Self::InvestigationOpened,
+        Self::VictimIdentified,
+        Self::VictimSafeguarded,
+        Self::Arrest,
+        Self::Prosecution,
+    ];
+
+    /// The outcome of a code (`Outcome::code`), if any.
+    pub fn from_code(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.code() == text)
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<Self, StoreError> {
+        Self::from_code(text).ok_or_else(|| StoreError::corrupt(format!("outcome {text:?}")))
     }
 }
 

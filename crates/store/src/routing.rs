@@ -480,7 +480,7 @@ impl Store {
     }
 }
 
-fn referral_from_row(row: &sqlx::any::AnyRow) -> Result<Referral, StoreError> {
+pub(crate) fn referral_from_row(row: &sqlx::any::AnyRow) -> Result<Referral, StoreError> {
     let due: Option<i64> = row.try_get("due_at")?;
     let route: Option<String> = row.try_get("route")?;
     Ok(Referral {

@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 use safeguard_domain::report::{FileRelevance, IntakeState, ReportSource};
 use safeguard_engine::accounts;
 use safeguard_engine::demo::{synthetic_image, DemoReports, ORGS, USERS};
+use safeguard_engine::linking::{link_report, LinkConfig, NoPdq};
 use safeguard_store::{NewFile, Store, Submission};
 use safeguard_vault::Vault;
 use time::OffsetDateTime;
@@ -62,6 +63,7 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
     serve::serve(
         store,
         vault,
+        &global.data_dir,
         args.listen,
         Some(banner),
         safeguard_engine::intake::DEFAULT_MAX_UPLOAD,
@@ -142,5 +144,11 @@ async fn seed(store: &Store, vault: &Vault, reports: u64) -> anyhow::Result<()> 
         bar.inc(1);
     }
     bar.finish();
+    // Cross-check the reports, so the cluster view and deconfliction have something to show.
+    let config = LinkConfig::default();
+    let mut pdq = NoPdq;
+    for id in store.unlinked_reports(i64::MAX).await? {
+        link_report(store, id, &config, &mut pdq).await?;
+    }
     Ok(())
 }

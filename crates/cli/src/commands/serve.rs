@@ -34,7 +34,15 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         spawn_routing_worker(&store, &global.data_dir, path)?;
     }
     let vault = runtime::open_vault(&global.data_dir)?;
-    serve(store, vault, args.listen, None, args.max_upload).await
+    serve(
+        store,
+        vault,
+        &global.data_dir,
+        args.listen,
+        None,
+        args.max_upload,
+    )
+    .await
 }
 
 /// Starts the background worker that routes finished reports (`report.finished` jobs) every few
@@ -64,6 +72,7 @@ pub fn spawn_routing_worker(
 pub async fn serve(
     store: Store,
     vault: Arc<Vault>,
+    data_dir: &std::path::Path,
     listen: SocketAddr,
     banner: Option<String>,
     max_upload: u64,
@@ -97,9 +106,16 @@ pub async fn serve(
         max_upload,
         ..ServerConfig::default()
     };
+    // Packages built from the web pages are signed with the instance's key (created if absent,
+    // as `safeguard keys signing` does).
+    let (signing_key, _) = safeguard_engine::packages::load_or_create_signing_key(
+        &data_dir.join("keys").join("signing.key"),
+    )
+    .context("loading the package signing key")?;
     let state = AppState::new(store.clone(), config)
         .with_media(Arc::new(VaultMedia::new(vault)))
-        .with_intake(intake);
+        .with_intake(intake)
+        .with_signing_key(Arc::new(signing_key));
     safeguard_server::serve(listener, state, shutdown_signal()).await?;
     expiry.abort();
     store.close().await;

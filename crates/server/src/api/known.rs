@@ -332,3 +332,40 @@ pub async fn split(
     .await?;
     Ok((StatusCode::CREATED, Json(series)))
 }
+
+/// The series to add a report's file to.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddReportFile {
+    pub series: SeriesId,
+}
+
+/// Add a file of a report (visible to the caller's organisation) to a series: the file's
+/// digests become an entry of the organisation's own hash set of additions, moved into the
+/// series (the series history records it).
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/{id}/files/{file_id}/series",
+    params(("id" = i64, Path, description = "Report id"), ("file_id" = String, Path, description = "File id within the report")),
+    request_body = AddReportFile,
+    responses((status = 200, description = "The entry and the series"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+pub async fn add_report_file(
+    State(state): State<AppState>,
+    Authorized(caller): Authorized<perm::ManageKnownMaterial>,
+    path: Result<Path<(i64, String)>, PathRejection>,
+    body: Result<Json<AddReportFile>, JsonRejection>,
+) -> Result<Json<safeguard_engine::series_media::AddedFile>, ApiError> {
+    let Path((id, file_id)) = path?;
+    let Json(body) = body?;
+    Ok(Json(
+        safeguard_engine::series_media::add_report_file_to_series(
+            &state.store,
+            &caller,
+            safeguard_domain::report::ReportId(id),
+            &file_id,
+            body.series,
+        )
+        .await?,
+    ))
+}

@@ -29,6 +29,10 @@ pub(crate) fn router(config: &ServerConfig) -> Router<AppState> {
         .route("/api/v1/series/{id}/status", put(known::set_status))
         .route("/api/v1/series/{id}/merge", post(known::merge))
         .route("/api/v1/series/{id}/split", post(known::split))
+        .route(
+            "/api/v1/reports/{id}/files/{file_id}/series",
+            post(known::add_report_file),
+        )
         .route("/api/v1/reports/{id}/jurisdiction", get(jurisdiction::get))
         .route("/api/v1/reports/{id}/cluster", get(packages::cluster))
         .route("/api/v1/alerts", get(packages::alerts))
@@ -65,6 +69,7 @@ pub(crate) fn health_router() -> Router<AppState> {
         known::set_status,
         known::merge,
         known::split,
+        known::add_report_file,
         jurisdiction::get,
         packages::cluster,
         packages::alerts,

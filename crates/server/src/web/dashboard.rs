@@ -7,7 +7,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use safeguard_domain::account::perm;
 use safeguard_domain::report::IncidentType;
-use safeguard_store::Statistics;
+use safeguard_store::{Outcome, PackageStatistics, Statistics};
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime, Time};
 
@@ -116,18 +116,38 @@ struct DashboardPage {
     csv_href: String,
     table_types: Vec<(String, i64)>,
     table_countries: Vec<(String, i64)>,
+    packages_sent: i64,
+    packages_acknowledged: i64,
+    median_received_to_sent: Option<String>,
+    median_sent_to_acknowledged: Option<String>,
+    outcomes: Vec<(String, i64)>,
+    outcomes_svg: String,
+    victims_identified: i64,
+    arrests: i64,
+}
+
+/// Reports with `outcome` in the period.
+fn outcome_count(p: &PackageStatistics, outcome: Outcome) -> i64 {
+    p.outcomes
+        .iter()
+        .find(|(o, _)| *o == outcome)
+        .map_or(0, |(_, n)| *n)
 }
 
 async fn figures(
     state: &AppState,
     caller: &WebCaller<perm::ReadStatistics>,
     p: &Period,
-) -> Result<(Date, Date, Statistics), WebError> {
+) -> Result<(Date, Date, Statistics, PackageStatistics), WebError> {
     let (from, to) = period(p)?;
     let (start, end) = bounds(from, to);
     let stats =
         safeguard_engine::triage::statistics(&state.store, &caller.granted, start, end).await?;
-    Ok((from, to, stats))
+    let packages = state
+        .store
+        .package_statistics(caller.granted.principal().org, start, end)
+        .await?;
+    Ok((from, to, stats, packages))
 }
 
 /// `GET /dashboard`.
@@ -136,7 +156,12 @@ pub async fn page(
     caller: WebCaller<perm::ReadStatistics>,
     Query(p): Query<Period>,
 ) -> Result<Response, WebError> {
-    let (from, to, stats) = figures(&state, &caller, &p).await?;
+    let (from, to, stats, packages) = figures(&state, &caller, &p).await?;
+    let outcomes: Vec<(String, i64)> = packages
+        .outcomes
+        .iter()
+        .map(|(o, n)| (super::packages::outcome_label(*o).to_owned(), *n))
+        .collect();
     let day_points: Vec<(String, i64)> = daily(&stats, from, to)
         .into_iter()
         .map(|(d, n)| (format!("{:02}-{:02}", u8::from(d.month()), d.day()), n))
@@ -175,6 +200,16 @@ pub async fn page(
         csv_href: format!("/dashboard.csv?from={from}&to={to}"),
         table_types: types,
         table_countries: countries,
+        packages_sent: packages.sent,
+        packages_acknowledged: packages.acknowledged,
+        median_received_to_sent: median(&packages.received_to_sent)
+            .map(|m| format!("{:.1} h", hours(m))),
+        median_sent_to_acknowledged: median(&packages.sent_to_acknowledged)
+            .map(|m| format!("{:.1} h", hours(m))),
+        outcomes_svg: charts::bars("Reports by outcome", &outcomes),
+        outcomes,
+        victims_identified: outcome_count(&packages, Outcome::VictimIdentified),
+        arrests: outcome_count(&packages, Outcome::Arrest),
     };
     Ok(render(&page)?.into_response())
 }
@@ -194,7 +229,7 @@ pub async fn csv(
     caller: WebCaller<perm::ReadStatistics>,
     Query(p): Query<Period>,
 ) -> Result<Response, WebError> {
-    let (from, to, stats) = figures(&state, &caller, &p).await?;
+    let (from, to, stats, packages) = figures(&state, &caller, &p).await?;
     let mut out = String::from("section,label,value\n");
     let mut line = |section: &str, label: &str, value: String| {
         out.push_str(&format!(
@@ -223,6 +258,29 @@ pub async fn csv(
             "median hours received to referred",
             format!("{:.2}", hours(m)),
         );
+    }
+    line("packages", "sent", packages.sent.to_string());
+    line(
+        "packages",
+        "acknowledged",
+        packages.acknowledged.to_string(),
+    );
+    if let Some(m) = median(&packages.received_to_sent) {
+        line(
+            "packages",
+            "median hours received to sent",
+            format!("{:.2}", hours(m)),
+        );
+    }
+    if let Some(m) = median(&packages.sent_to_acknowledged) {
+        line(
+            "packages",
+            "median hours sent to acknowledged",
+            format!("{:.2}", hours(m)),
+        );
+    }
+    for (o, n) in &packages.outcomes {
+        line("outcome", o.code(), n.to_string());
     }
     let disposition = format!("attachment; filename=\"safeguard-statistics-{from}-{to}.csv\"");
     Ok((

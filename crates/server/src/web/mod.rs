@@ -7,10 +7,13 @@
 
 mod account;
 mod charts;
+mod cluster;
 mod dashboard;
 mod error;
 mod form;
+mod known;
 pub mod media;
+mod packages;
 mod pages;
 mod queue;
 mod report;
@@ -35,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/queue/views", post(queue::save_view))
         .route("/queue/views/{id}/delete", post(queue::delete_view))
         .route("/reports/{id}", get(report::page))
+        .route("/reports/{id}/cluster", get(cluster::page))
         .route(
             "/reports/{id}/files/{file_id}/thumbnail",
             get(media::thumbnail),
@@ -48,5 +52,23 @@ pub fn router() -> Router<AppState> {
             get(account::totp_page).post(account::totp_enable),
         )
         .route("/settings/totp/disable", post(account::totp_disable))
+        .route("/packages", get(packages::list))
+        .route("/packages/build", post(packages::build))
+        .route("/packages/{id}", get(packages::page))
+        .route("/packages/{id}/report.html", get(packages::readable))
+        .route("/packages/{id}/approve", post(packages::approve))
+        .route("/packages/{id}/send", post(packages::send))
+        .route("/packages/{id}/acknowledge", post(packages::acknowledge))
+        .route("/packages/{id}/outcomes", post(packages::outcomes))
+        .route("/referrals/forward", post(packages::forward))
+        .route("/inbox", get(packages::inbox))
+        .route("/known", get(known::page))
+        .route("/known/series", post(known::create_series))
+        .route("/known/series/{id}", get(known::series_page))
+        .route("/known/series/{id}/status", post(known::set_status))
+        .route(
+            "/reports/{id}/files/{file_id}/series",
+            post(known::add_file),
+        )
         .route("/static/{name}", get(statics::asset))
 }

@@ -16,6 +16,10 @@ pub struct TopBar {
     pub csrf: String,
     pub show_queue: bool,
     pub show_dashboard: bool,
+    /// Referrals and packages (those who send or receive them).
+    pub show_packages: bool,
+    /// Known material (hash sets and series).
+    pub show_known: bool,
     /// Which navigation entry is the current page.
     pub current: &'static str,
 }
@@ -29,6 +33,9 @@ impl TopBar {
             csrf: user.session.csrf_token.clone(),
             show_queue: user.principal.can(Permission::ReadReports),
             show_dashboard: user.principal.can(Permission::ReadStatistics),
+            show_packages: user.principal.can(Permission::ManagePackages)
+                || user.principal.can(Permission::ReceivePackages),
+            show_known: user.principal.can(Permission::ReadReports),
             current,
         }
     }

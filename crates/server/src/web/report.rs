@@ -84,6 +84,8 @@ struct ReportPage {
     can_view_media: bool,
     prior_reports: Vec<i64>,
     can_write: bool,
+    /// Series a file can be added to (for those who curate known material).
+    series_choices: Vec<(i64, String)>,
     priorities: Vec<Choice>,
     assignee: String,
     history: Vec<HistoryRow>,
@@ -346,6 +348,18 @@ pub async fn page(
         })
         .collect();
     let current = r.priority.map(Priority::code);
+    let series_choices = if principal.can(Permission::ManageKnownMaterial) && !r.files.is_empty() {
+        state
+            .store
+            .list_series()
+            .await?
+            .into_iter()
+            .filter(|s| s.merged_into.is_none())
+            .map(|s| (s.id.0, s.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = ReportPage {
         top: TopBar::new(&caller.user, "queue"),
         id: id.0,
@@ -369,6 +383,7 @@ pub async fn page(
         can_view_media: principal.can(Permission::ViewMedia),
         prior_reports,
         can_write: principal.can(Permission::WriteReports),
+        series_choices,
         priorities: Priority::ALL
             .iter()
             .map(|p| Choice {
