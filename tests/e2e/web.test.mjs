@@ -193,7 +193,7 @@ test("the dashboard draws its charts on the server", async () => {
   assert.equal(total, 200);
   assert.ok((await page.locator("svg.chart").count()) >= 3);
   assert.ok((await page.locator("svg.chart rect.bar").count()) > 3);
-  await page.getByText("No data yet: outcomes are recorded with intelligence packages.").waitFor();
+  await page.getByText("No data yet: no outcome reported in this period.").waitFor();
   await shot("08-dashboard");
   const csvHref = await page.getByRole("link", { name: "Export CSV" }).getAttribute("href");
   const csv = await page.evaluate(async (href) => (await fetch(href)).text(), csvHref);

@@ -367,12 +367,16 @@ pub async fn page(
         .reports
         .iter()
         .map(|r| {
-            let mut recorded: Vec<&str> = outcomes
+            // In the order an investigation goes, each once.
+            let recorded: Vec<&str> = Outcome::ALL
                 .iter()
-                .filter(|o| o.report_id.0 == r.id)
-                .map(|o| outcome_label(o.outcome))
+                .filter(|o| {
+                    outcomes
+                        .iter()
+                        .any(|x| x.report_id.0 == r.id && x.outcome == **o)
+                })
+                .map(|o| outcome_label(*o))
                 .collect();
-            recorded.dedup();
             ReportRow {
                 id: r.id,
                 incident: r.content.incident.incident_type.wire().to_owned(),
