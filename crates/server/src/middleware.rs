@@ -46,7 +46,26 @@ pub(crate) fn wrap<S: Clone + Send + Sync + 'static>(
         ));
     }
     router
+        .layer(axum::middleware::from_fn(server_timing))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+/// Adds `Server-Timing: app;dur=<ms>`: the time the server spent on the request, from routing
+/// to the response head (the body of a page is rendered by then). Browsers show it in their
+/// developer tools; `scripts/bench-web` reads it to measure pages without the network.
+async fn server_timing(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let start = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(value) = HeaderValue::from_str(&format!("app;dur={ms:.1}")) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("server-timing"), value);
+    }
+    response
 }
