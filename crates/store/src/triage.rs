@@ -169,9 +169,9 @@ impl Store {
             binds.push(Bind::Int(c.received_micros));
             binds.push(Bind::Int(c.id));
             let (a, b, i) = (n + 1, n + 2, n + 3);
+            // One row-value comparison over the columns of `report_queue_rank` (migration 0009).
             sql.push_str(&format!(
-                " AND ({PRIORITY_RANK} > ${a} OR ({PRIORITY_RANK} = ${a} AND (r.received_at > ${b} \
-                 OR (r.received_at = ${b} AND r.id > ${i}))))"
+                " AND ({PRIORITY_RANK}, r.received_at, r.id) > (${a}, ${b}, ${i})"
             ));
         }
         let limit = filter.limit.clamp(1, 500);
