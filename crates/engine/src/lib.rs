@@ -13,5 +13,6 @@ pub mod packages;
 pub mod reports;
 pub mod routing;
 pub mod triage;
+pub mod victim;
 
 pub use error::EngineError;
