@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// (`report.finished` jobs) every few seconds and re-reads the file when it changes.
     #[arg(long, env = "SAFEGUARD_ROUTING_RULES", value_name = "FILE")]
     pub rules: Option<std::path::PathBuf>,
+    /// Also serve the public "Trace an Object" site on this address (its own listener and
+    /// router, holding only the public routes; the address is printed).
+    #[arg(long, env = "SAFEGUARD_PUBLIC_LISTEN", value_name = "ADDR")]
+    pub public_listen: Option<SocketAddr>,
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -34,7 +38,15 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         spawn_routing_worker(&store, &global.data_dir, path)?;
     }
     let vault = runtime::open_vault(&global.data_dir)?;
-    serve(store, vault, args.listen, None, args.max_upload).await
+    serve(
+        store,
+        vault,
+        args.listen,
+        args.public_listen,
+        None,
+        args.max_upload,
+    )
+    .await
 }
 
 /// Starts the background worker that routes finished reports (`report.finished` jobs) every few
@@ -65,6 +77,7 @@ pub async fn serve(
     store: Store,
     vault: Arc<Vault>,
     listen: SocketAddr,
+    public_listen: Option<SocketAddr>,
     banner: Option<String>,
     max_upload: u64,
 ) -> anyhow::Result<ExitCode> {
@@ -82,6 +95,20 @@ pub async fn serve(
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let local = listener.local_addr()?;
+    // The public site binds first, so both addresses are printed before scripts go on.
+    let public = match public_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr} (public site)"))?;
+            let a = l.local_addr()?;
+            Some((l, a))
+        }
+        None => None,
+    };
+    if let Some((_, a)) = &public {
+        println!("Trace an Object (public site) listening on http://{a}");
+    }
     // Printed (and flushed) only once the socket accepts connections: scripts wait for this line.
     println!("Safeguard listening on http://{local}");
     if let Some(banner) = banner {
@@ -97,10 +124,30 @@ pub async fn serve(
         max_upload,
         ..ServerConfig::default()
     };
+    let public_task = public.map(|(l, a)| {
+        let state = safeguard_server::public::PublicState::new(
+            store.clone(),
+            safeguard_server::public::RateLimit::default(),
+        );
+        let config = ServerConfig {
+            secure_cookies: !a.ip().is_loopback(),
+            ..ServerConfig::default()
+        };
+        tokio::spawn(async move {
+            if let Err(e) =
+                safeguard_server::public::serve(l, state, config, shutdown_signal()).await
+            {
+                tracing::error!(error = %e, "the public site stopped");
+            }
+        })
+    });
     let state = AppState::new(store.clone(), config)
         .with_media(Arc::new(VaultMedia::new(vault)))
         .with_intake(intake);
     safeguard_server::serve(listener, state, shutdown_signal()).await?;
+    if let Some(task) = public_task {
+        let _ = task.await;
+    }
     expiry.abort();
     store.close().await;
     Ok(ExitCode::SUCCESS)

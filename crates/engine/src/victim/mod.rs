@@ -6,6 +6,7 @@
 //! `Granted<ApprovePublication>`; only [`submit_tip`] is public (the public site calls it without
 //! any sign-in, after its own rate limit).
 
+pub mod demo;
 pub mod media;
 pub mod scenes;
 

@@ -16,6 +16,8 @@ pub struct TopBar {
     pub csrf: String,
     pub show_queue: bool,
     pub show_dashboard: bool,
+    /// Victim identification (specialists and publication reviewers).
+    pub show_victim: bool,
     /// Which navigation entry is the current page.
     pub current: &'static str,
 }
@@ -29,6 +31,8 @@ impl TopBar {
             csrf: user.session.csrf_token.clone(),
             show_queue: user.principal.can(Permission::ReadReports),
             show_dashboard: user.principal.can(Permission::ReadStatistics),
+            show_victim: user.principal.can(Permission::ManageKnownMaterial)
+                || user.principal.can(Permission::ApprovePublication),
             current,
         }
     }
