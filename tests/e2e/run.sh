@@ -36,7 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" --data-dir "$data" demo --reports 200 --listen 127.0.0.1:0 >"$log" 2>&1 &
+"$bin" --data-dir "$data" demo --reports 200 --listen 127.0.0.1:0 --public-listen 127.0.0.1:0 >"$log" 2>&1 &
 server_pid=$!
 
 url=""
@@ -59,7 +59,15 @@ if [ -z "$url" ]; then
   exit 1
 fi
 echo "server at $url"
+# The public "Trace an Object" site on its own listener (printed before the main address).
+public_url="$(grep -m1 -o 'Trace an Object (public site) listening on http://[^ ]*' "$log" | sed 's/.* on //')"
+if [ -z "$public_url" ]; then
+  echo "the public site did not start:" >&2
+  cat "$log" >&2
+  exit 1
+fi
+echo "public site at $public_url"
 
 mkdir -p "$root/target/e2e-screenshots"
-SAFEGUARD_URL="$url" SCREENSHOT_DIR="$root/target/e2e-screenshots" \
+SAFEGUARD_URL="$url" SAFEGUARD_PUBLIC_URL="$public_url" SCREENSHOT_DIR="$root/target/e2e-screenshots" \
   node --test --test-concurrency=1 "$here"/*.test.mjs

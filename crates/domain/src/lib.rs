@@ -11,3 +11,4 @@ pub mod linking;
 pub mod priority;
 pub mod report;
 pub mod routing;
+pub mod victim;

@@ -105,6 +105,18 @@ pub const USERS: &[DemoUser] = &[
         password: "demo-specialist-password",
     },
     DemoUser {
+        org: "Demo Coordinator (EU)",
+        username: "reviewer",
+        role: Role::Reviewer,
+        password: "demo-reviewer-password",
+    },
+    DemoUser {
+        org: "Demo Agency Netherlands",
+        username: "reviewer.nl",
+        role: Role::Reviewer,
+        password: "demo-reviewer-nl-password",
+    },
+    DemoUser {
         org: "Demo Social Network",
         username: "reporter",
         role: Role::Reporter,

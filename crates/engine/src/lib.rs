@@ -16,5 +16,6 @@ pub mod reports;
 pub mod routing;
 pub mod series_media;
 pub mod triage;
+pub mod victim;
 
 pub use error::EngineError;

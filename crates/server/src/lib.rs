@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod ispws;
 mod middleware;
+pub mod public;
 mod state;
 pub mod web;
 

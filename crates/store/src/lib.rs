@@ -22,6 +22,7 @@ mod routing;
 mod sessions;
 mod time_codec;
 mod triage;
+mod victim;
 
 pub use accounts::{NewUser, StoredCredentials};
 pub use audit::AuditVerification;
@@ -49,4 +50,9 @@ pub use sessions::{SavedView, WebSession, WellnessSettings};
 pub use triage::{
     priority_rank, BulkChange, Count, PriorityFilter, QueueCursor, QueueFilter, QueueItem,
     QueuePage, Statistics,
+};
+pub use victim::{
+    Approval, ApprovalOutcome, Clue, ClueFilter, MediaMetadata, NewClue, NewObject,
+    NewTaskforceEvent, PublicObject, PublicStatistics, SeriesMedium, Taskforce, TaskforceCounts,
+    TaskforceEvent, TaskforceSeries, Tip, TipOutcome,
 };

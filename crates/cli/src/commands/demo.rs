@@ -23,6 +23,9 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, env = "SAFEGUARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Also serve the public "Trace an Object" site on this address.
+    #[arg(long, env = "SAFEGUARD_PUBLIC_LISTEN", value_name = "ADDR")]
+    pub public_listen: Option<SocketAddr>,
     /// Create the data and exit instead of serving.
     #[arg(long)]
     pub no_serve: bool,
@@ -65,6 +68,7 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
         vault,
         &global.data_dir,
         args.listen,
+        args.public_listen,
         Some(banner),
         safeguard_engine::intake::DEFAULT_MAX_UPLOAD,
     )
@@ -147,6 +151,9 @@ async fn seed(store: &Store, vault: &Vault, reports: u64) -> anyhow::Result<()> 
         bar.inc(1);
     }
     bar.finish();
+    // Victim identification: series of synthetic scenes with visible clues, an object on the
+    // public Trace-an-Object site, a taskforce edition.
+    safeguard_engine::victim::demo::seed(store, vault, hotline.id).await?;
     // Cross-check the reports, so the cluster view and deconfliction have something to show
     // (one transaction per report: large benchmark data sets skip it, `safeguard link run`
     // does it later).

@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// (`report.finished` jobs) every few seconds and re-reads the file when it changes.
     #[arg(long, env = "SAFEGUARD_ROUTING_RULES", value_name = "FILE")]
     pub rules: Option<std::path::PathBuf>,
+    /// Also serve the public "Trace an Object" site on this address (its own listener and
+    /// router, holding only the public routes; the address is printed).
+    #[arg(long, env = "SAFEGUARD_PUBLIC_LISTEN", value_name = "ADDR")]
+    pub public_listen: Option<SocketAddr>,
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -39,6 +43,7 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         vault,
         &global.data_dir,
         args.listen,
+        args.public_listen,
         None,
         args.max_upload,
     )
@@ -74,6 +79,7 @@ pub async fn serve(
     vault: Arc<Vault>,
     data_dir: &std::path::Path,
     listen: SocketAddr,
+    public_listen: Option<SocketAddr>,
     banner: Option<String>,
     max_upload: u64,
 ) -> anyhow::Result<ExitCode> {
@@ -91,6 +97,20 @@ pub async fn serve(
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let local = listener.local_addr()?;
+    // The public site binds first, so both addresses are printed before scripts go on.
+    let public = match public_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr} (public site)"))?;
+            let a = l.local_addr()?;
+            Some((l, a))
+        }
+        None => None,
+    };
+    if let Some((_, a)) = &public {
+        println!("Trace an Object (public site) listening on http://{a}");
+    }
     // Printed (and flushed) only once the socket accepts connections: scripts wait for this line.
     println!("Safeguard listening on http://{local}");
     if let Some(banner) = banner {
@@ -112,11 +132,31 @@ pub async fn serve(
         &data_dir.join("keys").join("signing.key"),
     )
     .context("loading the package signing key")?;
+    let public_task = public.map(|(l, a)| {
+        let state = safeguard_server::public::PublicState::new(
+            store.clone(),
+            safeguard_server::public::RateLimit::default(),
+        );
+        let config = ServerConfig {
+            secure_cookies: !a.ip().is_loopback(),
+            ..ServerConfig::default()
+        };
+        tokio::spawn(async move {
+            if let Err(e) =
+                safeguard_server::public::serve(l, state, config, shutdown_signal()).await
+            {
+                tracing::error!(error = %e, "the public site stopped");
+            }
+        })
+    });
     let state = AppState::new(store.clone(), config)
         .with_media(Arc::new(VaultMedia::new(vault)))
         .with_intake(intake)
         .with_signing_key(Arc::new(signing_key));
     safeguard_server::serve(listener, state, shutdown_signal()).await?;
+    if let Some(task) = public_task {
+        let _ = task.await;
+    }
     expiry.abort();
     store.close().await;
     Ok(ExitCode::SUCCESS)

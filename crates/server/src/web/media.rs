@@ -56,6 +56,21 @@ pub trait MediaSource: Send + Sync + 'static {
     /// A picture of the content with this SHA-256, scaled to `look.max_px`, blurred and greyscale
     /// as asked. A vault must apply the blur before the bytes leave it.
     fn thumbnail<'a>(&'a self, sha256: &'a Sha256, look: ThumbnailLook) -> MediaFuture<'a>;
+
+    /// The stored bytes of the content, for server-side work only (metadata extraction, crops
+    /// for Trace an Object); never sent to a browser as they are.
+    fn source<'a>(&'a self, sha256: &'a Sha256) -> SourceFuture<'a>;
+}
+
+/// The future [`MediaSource::source`] answers with.
+pub type SourceFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, MediaError>> + Send + 'a>>;
+
+/// Turns a picture into a blurred (and greyscale, as asked) PNG of at most `look.max_px`.
+pub fn blurred_png(bytes: &[u8], look: ThumbnailLook) -> Result<Picture, MediaError> {
+    let decoded =
+        image::load_from_memory(bytes).map_err(|e| MediaError::Undecodable(e.to_string()))?;
+    let side = u32::from(look.max_px.clamp(16, 2048));
+    render(decoded.thumbnail(side, side), look)
 }
 
 /// A stand-in for the vault: a pattern of stripes and discs whose colours come from the SHA-256,
@@ -70,6 +85,21 @@ impl MediaSource for PlaceholderMedia {
             tokio::task::spawn_blocking(move || placeholder(seed, look))
                 .await
                 .map_err(|e| MediaError::Undecodable(e.to_string()))?
+        })
+    }
+
+    fn source<'a>(&'a self, sha256: &'a Sha256) -> SourceFuture<'a> {
+        Box::pin(async move {
+            let seed = *sha256.as_bytes();
+            let look = ThumbnailLook {
+                blur: None,
+                greyscale: false,
+                max_px: 512,
+            };
+            let picture = tokio::task::spawn_blocking(move || placeholder(seed, look))
+                .await
+                .map_err(|e| MediaError::Undecodable(e.to_string()))??;
+            Ok(picture.bytes)
         })
     }
 }
@@ -154,6 +184,22 @@ impl MediaSource for VaultMedia {
             .map_err(|e| MediaError::Undecodable(e.to_string()))?
         })
     }
+
+    fn source<'a>(&'a self, sha256: &'a Sha256) -> SourceFuture<'a> {
+        Box::pin(async move {
+            match self
+                .vault
+                .read_to_vec_async(sha256, MAX_THUMBNAIL_SOURCE)
+                .await
+            {
+                Ok(bytes) => Ok(bytes),
+                Err(safeguard_vault::VaultError::NotFound { .. }) => {
+                    Err(MediaError::Missing(sha256.to_hex()))
+                }
+                Err(e) => Err(MediaError::Undecodable(e.to_string())),
+            }
+        })
+    }
 }
 
 /// Blurs (unless revealed) and greys a picture as asked, and encodes it as PNG.
@@ -177,7 +223,7 @@ fn render(mut image: DynamicImage, look: ThumbnailLook) -> Result<Picture, Media
     })
 }
 
-fn picture_response(picture: Picture) -> Response {
+pub(crate) fn picture_response(picture: Picture) -> Response {
     (
         [
             (CONTENT_TYPE, picture.media_type),
@@ -188,7 +234,7 @@ fn picture_response(picture: Picture) -> Response {
         .into_response()
 }
 
-fn media_failure(e: MediaError) -> WebError {
+pub(crate) fn media_failure(e: MediaError) -> WebError {
     match e {
         MediaError::Missing(_) => WebError::NotFound,
         MediaError::Undecodable(m) => {

@@ -10,8 +10,9 @@ mod charts;
 mod cluster;
 mod dashboard;
 mod error;
-mod form;
+pub(crate) mod form;
 mod known;
+mod map;
 pub mod media;
 mod packages;
 mod pages;
@@ -20,6 +21,7 @@ mod report;
 pub mod session;
 mod signin;
 mod statics;
+mod victim;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -71,4 +73,45 @@ pub fn router() -> Router<AppState> {
             post(known::add_file),
         )
         .route("/static/{name}", get(statics::asset))
+        .merge(victim_routes())
+}
+
+/// Victim identification (`/victim/...`), see [`victim`].
+fn victim_routes() -> Router<AppState> {
+    Router::new()
+        .route("/victim", get(victim::home))
+        .route("/victim/series/{id}", get(victim::series))
+        .route("/victim/series/{id}/media/{entry}", get(victim::medium))
+        .route(
+            "/victim/series/{id}/media/{entry}/thumbnail",
+            get(victim::thumbnail),
+        )
+        .route(
+            "/victim/series/{id}/media/{entry}/reveal",
+            post(victim::reveal),
+        )
+        .route(
+            "/victim/series/{id}/media/{entry}/clues",
+            post(victim::add_clue),
+        )
+        .route("/victim/clues", get(victim::clues))
+        .route("/victim/clues/{id}/status", post(victim::clue_status))
+        .route("/victim/clues/{id}/objects", post(victim::cut))
+        .route("/victim/objects", get(victim::objects))
+        .route("/victim/objects/{id}/crop", get(victim::crop))
+        .route(
+            "/victim/objects/{id}/crop/reveal",
+            post(victim::crop_reveal),
+        )
+        .route("/victim/objects/{id}/approve", post(victim::approve))
+        .route("/victim/objects/{id}/traced", post(victim::traced))
+        .route("/victim/objects/{id}/withdraw", post(victim::withdraw))
+        .route("/victim/tips", get(victim::tips))
+        .route("/victim/tips/{id}", post(victim::triage_tip))
+        .route(
+            "/victim/taskforces",
+            get(victim::taskforces).post(victim::create_taskforce),
+        )
+        .route("/victim/taskforces/{id}", get(victim::taskforce))
+        .route("/victim/taskforces/{id}/act", post(victim::taskforce_act))
 }

@@ -20,6 +20,8 @@ pub struct TopBar {
     pub show_packages: bool,
     /// Known material (hash sets and series).
     pub show_known: bool,
+    /// Victim identification (specialists and publication reviewers).
+    pub show_victim: bool,
     /// Which navigation entry is the current page.
     pub current: &'static str,
 }
@@ -36,6 +38,8 @@ impl TopBar {
             show_packages: user.principal.can(Permission::ManagePackages)
                 || user.principal.can(Permission::ReceivePackages),
             show_known: user.principal.can(Permission::ReadReports),
+            show_victim: user.principal.can(Permission::ManageKnownMaterial)
+                || user.principal.can(Permission::ApprovePublication),
             current,
         }
     }

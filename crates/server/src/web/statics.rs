@@ -23,6 +23,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../static/report.js"),
     ),
     (
+        "victim.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/victim.js"),
+    ),
+    (
         "settings.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/settings.js"),
