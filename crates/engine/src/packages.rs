@@ -388,17 +388,31 @@ pub async fn build_package(
     store: &Store,
     from_org: OrgId,
     to_org: OrgId,
-    operators: &dyn OperatorLookup,
+    operators: &(dyn OperatorLookup + Sync),
+    key: &SigningKey,
+    actor: &str,
+) -> Result<BuiltPackage, EngineError> {
+    let ids = store.reports_referred_to(to_org).await?;
+    build_package_of(store, from_org, to_org, &ids, operators, key, actor).await
+}
+
+/// Builds, stores (as a draft) and signs a package for `to_org` holding the reports `ids` (the
+/// federation sends one package per referral that reaches a national agency).
+pub async fn build_package_of(
+    store: &Store,
+    from_org: OrgId,
+    to_org: OrgId,
+    ids: &[ReportId],
+    operators: &(dyn OperatorLookup + Sync),
     key: &SigningKey,
     actor: &str,
 ) -> Result<BuiltPackage, EngineError> {
     let from = store.org(from_org).await?;
     let to = store.org(to_org).await?;
-    let ids = store.reports_referred_to(to_org).await?;
     let in_package: BTreeSet<i64> = ids.iter().map(|r| r.0).collect();
     let mut reports = Vec::new();
     let mut events = Vec::new();
-    for id in &ids {
+    for id in ids {
         let stored = store.report(*id).await?;
         let r = &stored.report;
         for p in &r.content.parties {

@@ -45,6 +45,8 @@ pub struct AppState {
     pub media: Arc<dyn MediaSource>,
     /// The CyberTipline intake (with the evidence vault); `/ispws` answers 1000 without it.
     pub intake: Option<Arc<safeguard_engine::intake::Intake>>,
+    /// Federation with peer instances; `/api/v1/federation/envelopes` answers 503 without it.
+    pub federation: Option<safeguard_federation::Federation>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -64,6 +66,7 @@ impl AppState {
             config: Arc::new(config),
             media: Arc::new(PlaceholderMedia),
             intake: None,
+            federation: None,
         }
     }
 
@@ -76,6 +79,12 @@ impl AppState {
     /// Enables the CyberTipline intake.
     pub fn with_intake(mut self, intake: Arc<safeguard_engine::intake::Intake>) -> Self {
         self.intake = Some(intake);
+        self
+    }
+
+    /// The same state with federation (peers, signing key).
+    pub fn with_federation(mut self, federation: safeguard_federation::Federation) -> Self {
+        self.federation = Some(federation);
         self
     }
 }

@@ -25,16 +25,22 @@ pub struct ServeArgs {
     /// (`report.finished` jobs) every few seconds and re-reads the file when it changes.
     #[arg(long, env = "SAFEGUARD_ROUTING_RULES", value_name = "FILE")]
     pub rules: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub background: super::background::BackgroundArgs,
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
-    if let Some(path) = &args.rules {
-        spawn_routing_worker(&store, &global.data_dir, path)?;
-    }
+    let federation = super::background::spawn_background(
+        &global,
+        &store,
+        args.rules.as_deref(),
+        &args.background,
+    )
+    .await?;
     let vault = runtime::open_vault(&global.data_dir)?;
-    serve(store, vault, args.listen, None, args.max_upload).await
+    serve_with(store, vault, args.listen, None, args.max_upload, federation).await
 }
 
 /// Starts the background worker that routes finished reports (`report.finished` jobs) every few
@@ -45,19 +51,7 @@ pub fn spawn_routing_worker(
     data_dir: &std::path::Path,
     rules: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let rules = safeguard_engine::routing::RulesFile::load(rules)?;
-    let geo = safeguard_geo::Geolocator::builder()
-        .data_dir(data_dir)
-        .build()
-        .context("loading geolocation data")?;
-    tokio::spawn(safeguard_engine::routing::run_worker(
-        store.clone(),
-        Arc::new(geo),
-        Arc::new(rules),
-        std::time::Duration::from_secs(5),
-        std::future::pending(),
-    ));
-    Ok(())
+    super::background::spawn_job_workers(store, data_dir, rules, 300)
 }
 
 /// Serves until SIGINT or SIGTERM. `banner` is printed after the address.
@@ -67,6 +61,18 @@ pub async fn serve(
     listen: SocketAddr,
     banner: Option<String>,
     max_upload: u64,
+) -> anyhow::Result<ExitCode> {
+    serve_with(store, vault, listen, banner, max_upload, None).await
+}
+
+/// [`serve`] with federation (the envelope endpoint answers 503 without it).
+pub async fn serve_with(
+    store: Store,
+    vault: Arc<Vault>,
+    listen: SocketAddr,
+    banner: Option<String>,
+    max_upload: u64,
+    federation: Option<safeguard_federation::Federation>,
 ) -> anyhow::Result<ExitCode> {
     // The CyberTipline intake (with its expiry task) over the evidence vault.
     let intake = std::sync::Arc::new(safeguard_engine::intake::Intake::new(
@@ -100,13 +106,17 @@ pub async fn serve(
     let state = AppState::new(store.clone(), config)
         .with_media(Arc::new(VaultMedia::new(vault)))
         .with_intake(intake);
+    let state = match federation {
+        Some(f) => state.with_federation(f),
+        None => state,
+    };
     safeguard_server::serve(listener, state, shutdown_signal()).await?;
     expiry.abort();
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
