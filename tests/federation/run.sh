@@ -51,17 +51,17 @@ h org add "EU Coordinator" --kind coordinator >/dev/null
 h org add "Agency DE" --kind agency --country DE >/dev/null
 t_reporter="$(user h "Test Company" reporter company)"
 t_h_analyst="$(user h "Hotline" analyst hotline-analyst)"
-t_c_at_h="$(user h "EU Coordinator" reporter peer-coordinator)"
+t_c_at_h="$(user h "EU Coordinator" analyst peer-coordinator)"
 # Coordinator
 c org add "EU Coordinator" --kind coordinator >/dev/null
 c org add "Hotline" --kind hotline --country US >/dev/null
 c org add "Agency DE" --kind agency --country DE >/dev/null
-t_h_at_c="$(user c "Hotline" reporter peer-hotline)"
-t_a_at_c="$(user c "Agency DE" reporter peer-agency)"
+t_h_at_c="$(user c "Hotline" analyst peer-hotline)"
+t_a_at_c="$(user c "Agency DE" analyst peer-agency)"
 # Agency
 a org add "Agency DE" --kind agency --country DE >/dev/null
 a org add "EU Coordinator" --kind coordinator >/dev/null
-t_c_at_a="$(user a "EU Coordinator" reporter peer-coordinator)"
+t_c_at_a="$(user a "EU Coordinator" analyst peer-coordinator)"
 t_investigator="$(user a "Agency DE" investigator investigator-de)"
 
 kh="$(pubkey "$H")"; kc="$(pubkey "$C")"; ka="$(pubkey "$A")"
@@ -76,7 +76,8 @@ c federation peer-add --file "$work/c.toml" --name agency --url "http://127.0.0.
 a federation init --file "$work/a.toml" --instance agency --org "Agency DE" >/dev/null
 a federation peer-add --file "$work/a.toml" --name coordinator --url "http://127.0.0.1:$PC" --public-key "$kc" \
   --token "$t_a_at_c" --org "EU Coordinator" >/dev/null
-for f in h c a; do sed -i 's/^poll_ms = .*/poll_ms = 200/' "$work/$f.toml"; done
+poll_ms="${FEDERATION_POLL_MS:-200}"
+for f in h c a; do sed -i "s/^poll_ms = .*/poll_ms = $poll_ms/" "$work/$f.toml"; done
 cat >"$work/rules.toml" <<'RULES'
 [[route]]
 countries = ["DE"]
@@ -196,3 +197,38 @@ jq -e 'any(.[]; .peer == "hotline" and .value == "demo-one@example.net") and all
   || { echo "FAIL the coordinator has no alert: $c_alerts"; exit 1; }
 echo "ok   deconfliction alerted both sides and revealed only shared identifiers"
 echo "federation: all checks passed"
+
+# Benchmark (outside CI): FEDERATION_BENCH_REPORTS=N runs N more reports through the chain and
+# prints the latency from each report's acknowledgement at the hotline (its received_at) to its
+# arrival in the agency's inbox (the agency's `arrived` hop), both on this machine's clock.
+n="${FEDERATION_BENCH_REPORTS:-0}"
+if (( n > 0 )); then
+  uids=()
+  for i in $(seq 1 "$n"); do
+    r="$(api "$t_reporter" POST "$PH" /api/v1/reports "$(report "bench-$i@example.net" "87.128.3.$((i % 250 + 1))")")"
+    uids+=("$(jq -r .uid <<<"$r")")
+    sleep "${FEDERATION_BENCH_GAP:-0.2}"
+  done
+  all_arrived() {
+    local got; got="$(api "$t_investigator" GET "$PA" /api/v1/inbox | jq '[.[] | .manifest.reports[].uid] | length')"
+    (( got >= n + 2 ))
+  }
+  wait_for "all benchmark reports at the agency" 600 all_arrived
+  : >"$work/lat"
+  for aid in $(api "$t_investigator" GET "$PA" /api/v1/inbox | jq -r '.[] | .manifest.reports[] | select(.content.parties[0].emails[0] | startswith("bench-")) | .id'); do
+    api "$t_investigator" GET "$PA" "/api/v1/reports/$aid/custody" | jq -r '
+      select(any(.hops[]; .instance == "hotline" and .action == "received" and (.detail | test("api"))))
+      | ([.hops[] | select(.instance == "hotline" and .action == "received") | .at] | first) as $s
+      | ([.hops[] | select(.instance == "agency" and .action == "arrived") | .at] | first) as $e
+      | (($e - $s) / 1000000)' >>"$work/lat"
+  done
+  python3 - "$work/lat" <<'PY'
+import sys
+xs = sorted(float(l) for l in open(sys.argv[1]) if l.strip())
+def pct(p):
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+print(f"bench federation: {len(xs)} reports, acknowledgement at the hotline -> agency inbox: "
+      f"p50 {pct(50):.2f} s, p99 {pct(99):.2f} s, max {xs[-1]:.2f} s")
+PY
+  uptime
+fi

@@ -84,6 +84,7 @@ submit() {
 }
 
 killed=1
+batch=()
 for i in $(seq 1 "$reports"); do
   node=$((i % 3))
   if (( i == reports / 3 )); then
@@ -92,9 +93,10 @@ for i in $(seq 1 "$reports"); do
     echo "killed node $killed (SIGKILL) after $i submissions"
   fi
   submit "$i" "$node" &
-  (( i % 8 == 0 )) && wait
+  batch+=($!)
+  if (( ${#batch[@]} == 8 )); then wait "${batch[@]}"; batch=(); fi
 done
-wait
+(( ${#batch[@]} == 0 )) || wait "${batch[@]}"
 sort -un "$acked" -o "$acked"
 n_acked="$(wc -l <"$acked" | tr -d ' ')"
 echo "acknowledged reports: $n_acked of $reports submitted"

@@ -30,7 +30,7 @@ pub struct PeerConfig {
     /// Its Ed25519 public key (64 hex digits or base64), from `safeguard keys signing` there.
     pub public_key: String,
     /// The API token this instance uses at the peer (a user of the peer's organisation for this
-    /// instance, with the reporter role).
+    /// instance, with the analyst role: it needs to submit).
     pub token: String,
     /// The local organisation that stands for the peer: referrals to it are delivered to the
     /// peer, and what the peer sends arrives from it. Users of the peer at this instance belong
