@@ -222,4 +222,13 @@ mod tests {
             FederationConfig::parse(&config.to_toml().expect("toml"), "f").expect("round trip");
         assert_eq!(again.peers[0].url, "https://other.example");
     }
+
+    #[test]
+    fn the_example_file_loads() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/federation.example.toml");
+        let config = FederationConfig::load(&path).expect("example loads");
+        assert_eq!(config.peers.len(), 1);
+        assert!(config.federation_key().is_some());
+    }
 }
