@@ -399,8 +399,6 @@ pub async fn build_package(
     key: &SigningKey,
     actor: &str,
 ) -> Result<BuiltPackage, EngineError> {
-    let from = store.org(from_org).await?;
-    let to = store.org(to_org).await?;
     if from_org == to_org {
         return Err(EngineError::Conflict(
             "a package goes to another organisation".into(),
@@ -410,6 +408,7 @@ pub async fn build_package(
         .waiting_referrals(from_org, to_org, MAX_REPORTS_PER_PACKAGE)
         .await?;
     if waiting.is_empty() {
+        let to = store.org(to_org).await?;
         return Err(EngineError::Conflict(format!(
             "no referral to {} is waiting for a package",
             to.name
@@ -418,10 +417,70 @@ pub async fn build_package(
     let referral_ids: Vec<i64> = waiting.iter().map(|(id, _)| *id).collect();
     let mut ids: Vec<ReportId> = waiting.iter().map(|(_, r)| *r).collect();
     ids.dedup();
+    build_package_inner(
+        store,
+        from_org,
+        to_org,
+        &ids,
+        &referral_ids,
+        operators,
+        key,
+        actor,
+    )
+    .await
+}
+
+/// Builds, stores (as a draft) and signs a package for `to_org` holding the reports `ids` (the
+/// federation sends one package per referral that reaches a national agency). The referrals
+/// from `from_org` to `to_org` of those reports that no package carries yet are marked as
+/// carried by it.
+pub async fn build_package_of(
+    store: &Store,
+    from_org: OrgId,
+    to_org: OrgId,
+    ids: &[ReportId],
+    operators: &(dyn OperatorLookup + Sync),
+    key: &SigningKey,
+    actor: &str,
+) -> Result<BuiltPackage, EngineError> {
+    let wanted: BTreeSet<i64> = ids.iter().map(|r| r.0).collect();
+    let referral_ids: Vec<i64> = store
+        .waiting_referrals(from_org, to_org, i64::MAX)
+        .await?
+        .into_iter()
+        .filter(|(_, r)| wanted.contains(&r.0))
+        .map(|(id, _)| id)
+        .collect();
+    build_package_inner(
+        store,
+        from_org,
+        to_org,
+        ids,
+        &referral_ids,
+        operators,
+        key,
+        actor,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn build_package_inner(
+    store: &Store,
+    from_org: OrgId,
+    to_org: OrgId,
+    ids: &[ReportId],
+    referral_ids: &[i64],
+    operators: &(dyn OperatorLookup + Sync),
+    key: &SigningKey,
+    actor: &str,
+) -> Result<BuiltPackage, EngineError> {
+    let from = store.org(from_org).await?;
+    let to = store.org(to_org).await?;
     let in_package: BTreeSet<i64> = ids.iter().map(|r| r.0).collect();
     let mut reports = Vec::new();
     let mut events = Vec::new();
-    for id in &ids {
+    for id in ids {
         let stored = store.report(*id).await?;
         let r = &stored.report;
         for p in &r.content.parties {
@@ -515,7 +574,7 @@ pub async fn build_package(
             &manifest,
             total,
             actor,
-            &referral_ids,
+            referral_ids,
         )
         .await?;
     let zip =

@@ -19,8 +19,8 @@ use safeguard_domain::report::{Phone, ReportId};
 use safeguard_domain::routing::{RoutedCountry, RoutingRules, Skipped};
 use safeguard_geo::{Confidence, E164Phone, Geolocator};
 use safeguard_store::{
-    NewReferral, Referral, RoutingRecord, Store, StoreError, StoredReport, StoredRouting,
-    JOB_REPORT_FINISHED,
+    NewReferral, Referral, RetryPolicy, RoutingRecord, Store, StoreError, StoredReport,
+    StoredRouting, JOB_REPORT_FINISHED,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -445,19 +445,36 @@ pub struct JobsProcessed {
     pub failed: u64,
 }
 
+/// How long a claimed routing job stays leased to its worker: if the node dies, another node
+/// claims the job once the lease has expired.
+pub const DEFAULT_LEASE: time::Duration = time::Duration::minutes(5);
+
 /// Routes every due `report.finished` job, in batches, until none is left. A job that fails is
-/// released with its error and retried later (one minute per attempt so far).
+/// released with its error and retried later with exponential backoff, and parked after
+/// [`RetryPolicy::default`]'s maximum number of tries.
 pub async fn process_finished_jobs(
     store: &Store,
     geolocator: &Geolocator,
     rules: &RulesFile,
     worker: &str,
 ) -> Result<JobsProcessed, RoutingError> {
+    process_finished_jobs_leased(store, geolocator, rules, worker, DEFAULT_LEASE).await
+}
+
+/// [`process_finished_jobs`] with the lease given.
+pub async fn process_finished_jobs_leased(
+    store: &Store,
+    geolocator: &Geolocator,
+    rules: &RulesFile,
+    worker: &str,
+    lease: time::Duration,
+) -> Result<JobsProcessed, RoutingError> {
     let mut done = JobsProcessed::default();
+    let policy = RetryPolicy::default();
     loop {
         let router = Router::new(store, rules.current()).await?;
         let jobs = store
-            .claim_jobs(JOB_REPORT_FINISHED, worker, 100, time::Duration::minutes(5))
+            .claim_jobs(JOB_REPORT_FINISHED, worker, 20, lease)
             .await?;
         if jobs.is_empty() {
             return Ok(done);
@@ -469,14 +486,33 @@ pub async fn process_finished_jobs(
                     done.routed += 1;
                 }
                 Err(e) => {
-                    let retry = OffsetDateTime::now_utc() + time::Duration::minutes(job.attempts);
-                    store.fail_job(job.id, &e.to_string(), retry).await?;
-                    tracing::warn!(job = job.id, report = job.subject_id, error = %e, "routing failed");
+                    let parked = store.retry_job(&job, &e.to_string(), &policy).await?;
+                    tracing::warn!(job = job.id, report = job.subject_id, parked, error = %e, "routing failed");
                     done.failed += 1;
                 }
             }
         }
     }
+}
+
+/// A worker name unique per node and process: host name, process id and a random suffix. It
+/// is written into the leases this process holds (`job.locked_by`).
+pub fn node_worker_id(role: &str) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into());
+    format!(
+        "{role}@{host}:{}:{:04x}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
 }
 
 /// Runs [`process_finished_jobs`] every `interval` until `shutdown` resolves: the background
@@ -488,10 +524,25 @@ pub async fn run_worker(
     interval: std::time::Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let worker = format!("routing-{}", std::process::id());
+    run_worker_leased(store, geolocator, rules, interval, DEFAULT_LEASE, shutdown).await
+}
+
+/// [`run_worker`] with the lease given (shorter leases hand a dead node's jobs over sooner).
+pub async fn run_worker_leased(
+    store: Store,
+    geolocator: Arc<Geolocator>,
+    rules: Arc<RulesFile>,
+    interval: std::time::Duration,
+    lease: time::Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let worker = node_worker_id("routing");
+    tracing::info!(worker = %worker, "routing worker started");
     tokio::pin!(shutdown);
     loop {
-        if let Err(e) = process_finished_jobs(&store, &geolocator, &rules, &worker).await {
+        if let Err(e) =
+            process_finished_jobs_leased(&store, &geolocator, &rules, &worker, lease).await
+        {
             tracing::warn!(error = %e, "routing worker pass failed");
         }
         tokio::select! {

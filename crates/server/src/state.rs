@@ -48,6 +48,8 @@ pub struct AppState {
     /// The instance's package signing key; building packages from the web answers an error
     /// without it.
     pub signing_key: Option<Arc<safeguard_engine::packages::SigningKey>>,
+    /// Federation with peer instances; `/api/v1/federation/envelopes` answers 503 without it.
+    pub federation: Option<safeguard_federation::Federation>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +70,7 @@ impl AppState {
             media: Arc::new(PlaceholderMedia),
             intake: None,
             signing_key: None,
+            federation: None,
         }
     }
 
@@ -86,6 +89,12 @@ impl AppState {
     /// Enables the CyberTipline intake.
     pub fn with_intake(mut self, intake: Arc<safeguard_engine::intake::Intake>) -> Self {
         self.intake = Some(intake);
+        self
+    }
+
+    /// The same state with federation (peers, signing key).
+    pub fn with_federation(mut self, federation: safeguard_federation::Federation) -> Self {
+        self.federation = Some(federation);
         self
     }
 }

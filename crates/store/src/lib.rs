@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod connection;
 mod error;
+mod federation;
 mod files;
 mod intake;
 mod known;
@@ -28,6 +29,10 @@ pub use accounts::{NewUser, StoredCredentials};
 pub use audit::AuditVerification;
 pub use connection::{Backend, Store, StoreOptions};
 pub use error::StoreError;
+pub use federation::{
+    CustodyHop, FederatedOutcome, FederationAlert, IdentifierKey, OutboxItem, PeerReferral,
+    UnsentAck, UnsentOutcome, JOB_FEDERATION_DELIVER,
+};
 pub use files::{NewFile, ReleasedBlob};
 pub use intake::{
     ExpiredReports, FileMetadata, IntakeActor, IntakeOp, IntakeOutcome, IntakeRefusal,
@@ -45,7 +50,10 @@ pub use neighbours::SharedIdentifier;
 pub use package_flow::{PackageListItem, PackageStatistics, RecordedOutcome, ReferralGroup};
 pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
-pub use routing::{Job, NewReferral, Referral, RoutingRecord, StoredRouting, JOB_REPORT_FINISHED};
+pub use routing::{
+    Job, JobCount, NewReferral, Referral, RetryPolicy, RoutingRecord, StoredRouting,
+    JOB_REPORT_FINISHED,
+};
 pub use sessions::{SavedView, WebSession, WellnessSettings};
 pub use triage::{
     priority_rank, BulkChange, Count, PriorityFilter, QueueCursor, QueueFilter, QueueItem,

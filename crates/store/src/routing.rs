@@ -81,6 +81,45 @@ pub struct Job {
     pub attempts: i64,
 }
 
+/// How a failed job is retried: after `base * 2^(attempts-1)`, at most `max_delay`, and parked
+/// after `max_attempts` tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub base: time::Duration,
+    pub max_delay: time::Duration,
+    pub max_attempts: u32,
+}
+
+impl RetryPolicy {
+    /// The delay before the next try of a job tried `attempts` times so far.
+    pub fn delay(&self, attempts: i64) -> time::Duration {
+        let exponent = attempts.saturating_sub(1).clamp(0, 30) as u32;
+        let delay = self.base.saturating_mul(2_i32.saturating_pow(exponent));
+        delay.min(self.max_delay)
+    }
+}
+
+impl Default for RetryPolicy {
+    /// 5 s, 10 s, 20 s... at most 10 minutes apart, parked after 10 tries.
+    fn default() -> Self {
+        Self {
+            base: time::Duration::seconds(5),
+            max_delay: time::Duration::minutes(10),
+            max_attempts: 10,
+        }
+    }
+}
+
+/// The job queue by kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobCount {
+    pub kind: String,
+    pub waiting: i64,
+    pub running: i64,
+    pub done: i64,
+    pub parked: i64,
+}
+
 fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::corrupt(format!("JSON: {e}")))
 }
@@ -376,9 +415,15 @@ impl Store {
         enqueue_in(&mut conn, kind, subject_id).await
     }
 
-    /// Claims up to `limit` due jobs of `kind` for `lease`: jobs not done whose lease is absent
-    /// or expired. The lease condition is repeated in the outer statement so that on PostgreSQL
-    /// a row another worker claimed meanwhile is re-checked and skipped.
+    /// Claims up to `limit` due jobs of `kind` for `lease` on behalf of `worker` (a name unique
+    /// per node and process): jobs not done, not parked, whose lease is absent or expired (a
+    /// node that died leaves its leases to expire, then another node claims its jobs).
+    ///
+    /// On PostgreSQL the inner select takes row locks with `FOR UPDATE SKIP LOCKED`, so that
+    /// nodes claiming at the same time each get different jobs without waiting for each other;
+    /// the lease condition is repeated in the outer statement so that a row another worker
+    /// claimed meanwhile is re-checked and skipped. SQLite has one writer, which serialises
+    /// claims by itself.
     pub async fn claim_jobs(
         &self,
         kind: &str,
@@ -388,20 +433,25 @@ impl Store {
     ) -> Result<Vec<Job>, StoreError> {
         let now = now_micros();
         let until = micros(OffsetDateTime::now_utc() + lease);
-        let rows = sqlx::query(
+        let lock = match self.backend() {
+            crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            crate::Backend::Sqlite => "",
+        };
+        let sql = format!(
             "UPDATE job SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
-             WHERE done_at IS NULL AND (locked_until IS NULL OR locked_until < $3) AND id IN \
-             (SELECT id FROM job WHERE kind = $4 AND done_at IS NULL AND run_at <= $3 \
-              AND (locked_until IS NULL OR locked_until < $3) ORDER BY id LIMIT $5) \
-             RETURNING id, kind, subject_id, attempts",
-        )
-        .bind(until)
-        .bind(worker)
-        .bind(now)
-        .bind(kind)
-        .bind(i64::from(limit))
-        .fetch_all(&self.write)
-        .await?;
+             WHERE done_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < $3) AND id IN \
+             (SELECT id FROM job WHERE kind = $4 AND done_at IS NULL AND failed_at IS NULL AND run_at <= $3 \
+              AND (locked_until IS NULL OR locked_until < $3) ORDER BY id LIMIT $5{lock}) \
+             RETURNING id, kind, subject_id, attempts"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(until)
+            .bind(worker)
+            .bind(now)
+            .bind(kind)
+            .bind(i64::from(limit))
+            .fetch_all(&self.write)
+            .await?;
         let mut jobs = rows
             .iter()
             .map(|r| {
@@ -417,10 +467,11 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Marks a job done.
+    /// Marks a job done. Completing a job twice (a worker whose lease expired finishing after
+    /// another node did) keeps the first completion time.
     pub async fn complete_job(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE job SET done_at = $1, locked_until = NULL, last_error = NULL WHERE id = $2",
+            "UPDATE job SET done_at = COALESCE(done_at, $1), locked_until = NULL, last_error = NULL WHERE id = $2",
         )
         .bind(now_micros())
         .bind(id)
@@ -446,6 +497,71 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    /// Records a failure of `job` and either schedules its retry after the policy's
+    /// exponential delay or, once it has been tried `max_attempts` times, parks it (`failed_at`;
+    /// never claimed again until [`Store::retry_parked_jobs`]). Returns whether it was parked.
+    pub async fn retry_job(
+        &self,
+        job: &Job,
+        error: &str,
+        policy: &RetryPolicy,
+    ) -> Result<bool, StoreError> {
+        if job.attempts >= i64::from(policy.max_attempts) {
+            let error: String = error.chars().take(2000).collect();
+            sqlx::query(
+                "UPDATE job SET last_error = $1, locked_until = NULL, failed_at = $2 WHERE id = $3",
+            )
+            .bind(error)
+            .bind(now_micros())
+            .bind(job.id)
+            .execute(&self.write)
+            .await?;
+            return Ok(true);
+        }
+        let retry_at = OffsetDateTime::now_utc() + policy.delay(job.attempts);
+        self.fail_job(job.id, error, retry_at).await?;
+        Ok(false)
+    }
+
+    /// Puts parked jobs of `kind` back in the queue (after the cause was fixed). Returns how many.
+    pub async fn retry_parked_jobs(&self, kind: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE job SET failed_at = NULL, attempts = 0, run_at = $1 WHERE kind = $2 AND failed_at IS NOT NULL AND done_at IS NULL",
+        )
+        .bind(now_micros())
+        .bind(kind)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Counts of the queue by kind: (kind, waiting, running, done, parked).
+    pub async fn job_counts(&self) -> Result<Vec<JobCount>, StoreError> {
+        let now = now_micros();
+        let rows = sqlx::query(
+            "SELECT kind, \
+             SUM(CASE WHEN done_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < $1) THEN 1 ELSE 0 END) AS waiting, \
+             SUM(CASE WHEN done_at IS NULL AND failed_at IS NULL AND locked_until >= $1 THEN 1 ELSE 0 END) AS running, \
+             SUM(CASE WHEN done_at IS NOT NULL THEN 1 ELSE 0 END) AS done, \
+             SUM(CASE WHEN failed_at IS NOT NULL AND done_at IS NULL THEN 1 ELSE 0 END) AS parked \
+             FROM job GROUP BY kind ORDER BY kind",
+        )
+        .bind(now)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(JobCount {
+                    kind: r.try_get("kind")?,
+                    waiting: r.try_get("waiting")?,
+                    running: r.try_get("running")?,
+                    done: r.try_get("done")?,
+                    parked: r.try_get("parked")?,
+                })
+            })
+            .collect()
     }
 
     /// Stores many reports in one transaction, each with its audit entry and (when finished)

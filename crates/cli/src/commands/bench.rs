@@ -28,9 +28,10 @@ pub enum BenchCommand {
 #[derive(Debug, clap::Args)]
 pub struct IntakeBenchArgs {
     /// Base URL of the API (e.g. http://127.0.0.1:8080/ispws); without it a server is started
-    /// in this process on a temporary data folder.
+    /// in this process on a temporary data folder. Repeat it to spread the reporters over
+    /// several nodes (reporter i uses URL i mod n).
     #[arg(long)]
-    pub url: Option<String>,
+    pub url: Vec<String>,
     /// Reporter account (with --url; each concurrent reporter uses it).
     #[arg(long, default_value = "bench-reporter")]
     pub username: String,
@@ -126,13 +127,13 @@ async fn local_server(args: &IntakeBenchArgs) -> anyhow::Result<(String, tempfil
 }
 
 async fn intake(args: IntakeBenchArgs) -> anyhow::Result<ExitCode> {
-    let (url, _dir) = match &args.url {
-        Some(u) => (u.clone(), None),
-        None => {
-            let (u, d) = local_server(&args).await?;
-            (u, Some(d))
-        }
+    let (urls, _dir) = if args.url.is_empty() {
+        let (u, d) = local_server(&args).await?;
+        (vec![u], Some(d))
+    } else {
+        (args.url.clone(), None)
     };
+    let url = urls.join(" ");
     println!(
         "bench intake: {} reports, {} concurrent reporters, {} B file each, against {url}",
         args.reports, args.reporters, args.file_size
@@ -140,8 +141,8 @@ async fn intake(args: IntakeBenchArgs) -> anyhow::Result<ExitCode> {
     let remaining = Arc::new(AtomicU64::new(args.reports));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.reporters.max(1) {
-        let client = IspwsClient::new(&url, &args.username, &args.password)?;
+    for i in 0..args.reporters.max(1) {
+        let client = IspwsClient::new(&urls[i % urls.len()], &args.username, &args.password)?;
         let remaining = remaining.clone();
         let size = args.file_size;
         tasks.push(tokio::spawn(async move {

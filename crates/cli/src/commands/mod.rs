@@ -2,9 +2,11 @@
 
 mod accounts;
 mod audit;
+mod background;
 mod bench;
 mod demo;
 mod export;
+mod federation;
 mod geo;
 mod hash;
 mod import;
@@ -16,6 +18,7 @@ mod runtime;
 mod serve;
 mod submit;
 mod vault;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,6 +100,13 @@ pub enum Command {
     Link(package::LinkCommand),
     /// Find candidate jurisdictions, set priorities and create referrals.
     Route(route::RouteArgs),
+    /// Run background jobs only (no HTTP): one of several nodes on one PostgreSQL database.
+    Worker(worker::WorkerArgs),
+    /// The job queue by kind; re-queue parked jobs.
+    Jobs(worker::JobsArgs),
+    /// Federation with peer instances: files, peers, deconfliction, the outbox.
+    #[command(subcommand)]
+    Federation(federation::FederationCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -126,5 +136,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => package::keys(&global, cmd),
         Command::Link(cmd) => runtime::block_on(package::link(global, cmd)),
         Command::Route(args) => runtime::block_on(route::run(global, args)),
+        Command::Worker(args) => runtime::block_on(worker::run(global, args)),
+        Command::Jobs(args) => runtime::block_on(worker::jobs(global, args)),
+        Command::Federation(cmd) => runtime::block_on(federation::run(global, cmd)),
     }
 }

@@ -29,16 +29,22 @@ pub struct ServeArgs {
     /// router, holding only the public routes; the address is printed).
     #[arg(long, env = "SAFEGUARD_PUBLIC_LISTEN", value_name = "ADDR")]
     pub public_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub background: super::background::BackgroundArgs,
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
-    if let Some(path) = &args.rules {
-        spawn_routing_worker(&store, &global.data_dir, path)?;
-    }
+    let federation = super::background::spawn_background(
+        &global,
+        &store,
+        args.rules.as_deref(),
+        &args.background,
+    )
+    .await?;
     let vault = runtime::open_vault(&global.data_dir)?;
-    serve(
+    serve_with(
         store,
         vault,
         &global.data_dir,
@@ -46,6 +52,7 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         args.public_listen,
         None,
         args.max_upload,
+        federation,
     )
     .await
 }
@@ -58,19 +65,7 @@ pub fn spawn_routing_worker(
     data_dir: &std::path::Path,
     rules: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let rules = safeguard_engine::routing::RulesFile::load(rules)?;
-    let geo = safeguard_geo::Geolocator::builder()
-        .data_dir(data_dir)
-        .build()
-        .context("loading geolocation data")?;
-    tokio::spawn(safeguard_engine::routing::run_worker(
-        store.clone(),
-        Arc::new(geo),
-        Arc::new(rules),
-        std::time::Duration::from_secs(5),
-        std::future::pending(),
-    ));
-    Ok(())
+    super::background::spawn_job_workers(store, data_dir, rules, 300)
 }
 
 /// Serves until SIGINT or SIGTERM. `banner` is printed after the address.
@@ -82,6 +77,31 @@ pub async fn serve(
     public_listen: Option<SocketAddr>,
     banner: Option<String>,
     max_upload: u64,
+) -> anyhow::Result<ExitCode> {
+    serve_with(
+        store,
+        vault,
+        data_dir,
+        listen,
+        public_listen,
+        banner,
+        max_upload,
+        None,
+    )
+    .await
+}
+
+/// [`serve`] with federation (the envelope endpoint answers 503 without it).
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_with(
+    store: Store,
+    vault: Arc<Vault>,
+    data_dir: &std::path::Path,
+    listen: SocketAddr,
+    public_listen: Option<SocketAddr>,
+    banner: Option<String>,
+    max_upload: u64,
+    federation: Option<safeguard_federation::Federation>,
 ) -> anyhow::Result<ExitCode> {
     // The CyberTipline intake (with its expiry task) over the evidence vault.
     let intake = std::sync::Arc::new(safeguard_engine::intake::Intake::new(
@@ -153,6 +173,10 @@ pub async fn serve(
         .with_media(Arc::new(VaultMedia::new(vault)))
         .with_intake(intake)
         .with_signing_key(Arc::new(signing_key));
+    let state = match federation {
+        Some(f) => state.with_federation(f),
+        None => state,
+    };
     safeguard_server::serve(listener, state, shutdown_signal()).await?;
     if let Some(task) = public_task {
         let _ = task.await;
@@ -162,7 +186,7 @@ pub async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, and its OpenAPI document.
 
+pub mod federation;
 mod health;
 pub mod jurisdiction;
 pub mod known;
@@ -43,6 +44,14 @@ pub(crate) fn router(config: &ServerConfig) -> Router<AppState> {
             post(packages::acknowledge),
         )
         .route("/api/v1/packages/{id}/outcomes", post(packages::outcomes))
+        .route("/api/v1/reports/{id}/custody", get(federation::custody))
+        .route("/api/v1/federation/outbox", get(federation::outbox))
+        .route("/api/v1/federation/alerts", get(federation::alerts))
+        .route(
+            "/api/v1/federation/envelopes",
+            post(federation::receive)
+                .layer(DefaultBodyLimit::max(safeguard_federation::MAX_ENVELOPE)),
+        )
         .route("/api/v1/openapi.json", get(openapi_json))
         .layer(DefaultBodyLimit::max(config.max_json_body))
 }
@@ -77,6 +86,10 @@ pub(crate) fn health_router() -> Router<AppState> {
         packages::get,
         packages::acknowledge,
         packages::outcomes,
+        federation::receive,
+        federation::custody,
+        federation::outbox,
+        federation::alerts,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
