@@ -280,22 +280,6 @@ impl Store {
             .collect()
     }
 
-    /// One referral by id.
-    pub async fn referral(&self, id: i64) -> Result<Referral, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, report_id, from_org, to_org, via_org, status, reason, created_at, due_at, route \
-             FROM referral WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "referral",
-            name: id.to_string(),
-        })?;
-        crate::routing::referral_from_row(&row)
-    }
-
     /// Sets a referral's status (`delivered` once a peer acknowledged it).
     pub async fn set_referral_status(&self, id: i64, status: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE referral SET status = $1 WHERE id = $2")
