@@ -35,12 +35,15 @@ pub use known::{
     KnownImport, NewHashSet, NewKnownEntry, UpsertOutcome,
 };
 pub use linking::{
-    Bundle, ClusterView, DeconflictionAlert, Exclusion, KeyStat, LinkOutcome, LinkReason,
-    LinkSettings,
+    Bundle, ClusterView, DeconflictionAlert, Exclusion, KeyStat, LinkBatch, LinkOutcome,
+    LinkReason, LinkSettings,
 };
 pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
-pub use routing::{Job, NewReferral, Referral, RoutingRecord, StoredRouting, JOB_REPORT_FINISHED};
+pub use routing::{
+    Job, NewReferral, Referral, RoutingRecord, StoredRouting, JOB_REPORT_FINISHED,
+    SHARED_IDENTIFIER_COUNT_CAP,
+};
 pub use sessions::{SavedView, WebSession, WellnessSettings};
 pub use triage::{
     priority_rank, BulkChange, Count, PriorityFilter, QueueCursor, QueueFilter, QueueItem,
