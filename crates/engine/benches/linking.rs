@@ -32,6 +32,19 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU seconds of this process so far.
+fn process_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            let user: f64 = after.get(11)?.parse().ok()?;
+            let system: f64 = after.get(12)?.parse().ok()?;
+            Some((user + system) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -116,6 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut commits: Vec<f64> = Vec::new();
         let mut single: Vec<f64> = Vec::new();
         let mut total_busy = Duration::ZERO;
+        let mut window_cpu = process_cpu_seconds();
         for &checkpoint in &checkpoints {
             let single_from = checkpoint.saturating_sub(SINGLE_WINDOW).max(done);
             // Batched up to the single window.
@@ -162,6 +176,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 done += 1;
             }
             let wall = window_start.elapsed().as_secs_f64();
+            let cpu = process_cpu_seconds();
             let tail = batched_work.len().saturating_sub(SINGLE_WINDOW);
             let mut recent: Vec<f64> = batched_work[tail..].to_vec();
             recent.sort_by(f64::total_cmp);
@@ -235,6 +250,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 link_total as f64 / done as f64,
                 linking.join(", ")
             );
+            println!(
+                "  process CPU (user + system, both runtime threads and SQLite) in this window: {:.1} s = {:.3} ms per report",
+                cpu - window_cpu,
+                (cpu - window_cpu) * 1e3 / window_reports as f64
+            );
+            window_cpu = process_cpu_seconds();
             single.clear();
             window_start = Instant::now();
             window_reports = 0;

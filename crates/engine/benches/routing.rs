@@ -27,6 +27,19 @@ fn env_number(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// User + system CPU seconds of this process so far.
+fn process_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            let user: f64 = after.get(11)?.parse().ok()?;
+            let system: f64 = after.get(12)?.parse().ok()?;
+            Some((user + system) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -128,6 +141,7 @@ async fn bench() {
     );
 
     let now = OffsetDateTime::now_utc();
+    let cpu_before = process_cpu_seconds();
     let started = Instant::now();
     let mut after = 0;
     let mut routed = 0usize;
@@ -169,6 +183,11 @@ async fn bench() {
         }
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = process_cpu_seconds() - cpu_before;
+    println!(
+        "routing process CPU (user + system): {cpu:.1} s = {:.3} ms per report",
+        cpu * 1e3 / routed.max(1) as f64
+    );
     println!(
         "routing/sqlite: {routed} reports in {seconds:.1} s = {:.0} reports/s (concurrency {concurrency}, \
          {batch} per transaction), load {}, peak memory {} MiB",

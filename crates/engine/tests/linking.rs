@@ -533,7 +533,8 @@ async fn a_batch_links_exactly_as_one_report_at_a_time() {
     let batch = World::new(one.config.settings).await;
     // A chain a-b, b-c through different identifiers, a repeated value past the cap, an IP
     // twice in one report at different times, and a report seen twice.
-    let edits: Vec<Box<dyn Fn(&mut Party)>> = vec![
+    type Edit = Box<dyn Fn(&mut Party)>;
+    let edits: Vec<Edit> = vec![
         Box::new(|p| p.emails.push("a@example.org".into())),
         Box::new(|p| {
             p.emails.push("a@example.org".into());

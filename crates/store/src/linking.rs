@@ -741,7 +741,9 @@ async fn link_in(
     let mut candidates: Vec<Vec<(i64, i64)>> = vec![Vec::new(); keys.len()];
     {
         let mut branches = Vec::new();
-        let mut binds: Vec<(Vec<u8>, Option<(i64, i64)>)> = Vec::new();
+        // (key hash, IP window) of each branch, in placeholder order.
+        type Bind = (Vec<u8>, Option<(i64, i64)>);
+        let mut binds: Vec<Bind> = Vec::new();
         let mut next = 1;
         for p in planned.iter().filter(|p| p.links) {
             let key = &keys[p.key];
