@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use safeguard_domain::digest::Sha256;
-use safeguard_domain::linking::{keys_of_report, FileKeys, NormaliseOptions};
+use safeguard_domain::linking::{keys_of_report, FileKeys, LinkKey, NormaliseOptions};
 use safeguard_domain::report::ReportId;
 use safeguard_hamming::{HammingIndex, Hash256};
 use safeguard_store::{LinkOutcome, LinkSettings, Store};
@@ -85,13 +85,14 @@ impl PdqSource for PdqGroups {
     }
 }
 
-/// Links a stored report to earlier ones (idempotent: linking twice does nothing the second time).
-pub async fn link_report(
+/// The link keys of a stored report (normalised, deduplicated) and whether the reporter marked
+/// it as a batched viral report.
+pub async fn keys_of_stored_report(
     store: &Store,
     report: ReportId,
     config: &LinkConfig,
     pdq: &mut dyn PdqSource,
-) -> Result<LinkOutcome, EngineError> {
+) -> Result<(Vec<LinkKey>, bool), EngineError> {
     let stored = store.report(report).await?;
     let files: Vec<FileKeys> = stored
         .report
@@ -106,12 +107,35 @@ pub async fn link_report(
     for e in &errors {
         tracing::debug!(report = report.0, "identifier not linked: {e}");
     }
+    Ok((keys, stored.report.content.batched_viral))
+}
+
+/// Links a stored report to earlier ones (idempotent: linking twice does nothing the second time).
+pub async fn link_report(
+    store: &Store,
+    report: ReportId,
+    config: &LinkConfig,
+    pdq: &mut dyn PdqSource,
+) -> Result<LinkOutcome, EngineError> {
+    let (keys, batched_viral) = keys_of_stored_report(store, report, config, pdq).await?;
     Ok(store
-        .link_report(
-            report,
-            &keys,
-            stored.report.content.batched_viral,
-            config.settings,
-        )
+        .link_report(report, &keys, batched_viral, config.settings)
         .await?)
+}
+
+/// Links several stored reports in order, in one write transaction (one commit for all: use
+/// batches of tens to hundreds when catching up on many reports). Same result as calling
+/// [`link_report`] on each in turn.
+pub async fn link_reports(
+    store: &Store,
+    reports: &[ReportId],
+    config: &LinkConfig,
+    pdq: &mut dyn PdqSource,
+) -> Result<Vec<LinkOutcome>, EngineError> {
+    let mut inputs = Vec::with_capacity(reports.len());
+    for &report in reports {
+        let (keys, batched_viral) = keys_of_stored_report(store, report, config, pdq).await?;
+        inputs.push((report, keys, batched_viral));
+    }
+    Ok(store.link_reports(&inputs, config.settings).await?)
 }

@@ -17,6 +17,7 @@ use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
 use safeguard_domain::account::OrgId;
 use safeguard_domain::linking::normalise_ip;
 use safeguard_domain::report::{IpEvent, ReportId};
+use safeguard_geo::Geolocator;
 use safeguard_store::{PackageState, Store};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -156,6 +157,29 @@ pub struct NoOperators;
 impl OperatorLookup for NoOperators {
     fn operator(&self, _ip: IpAddr) -> Option<Operator> {
         None
+    }
+}
+
+/// Operators from the geolocation data: the AS number and name from the first configured MMDB
+/// ASN database that knows the address, else from the bundled IP-to-ASN table (see
+/// [`Geolocator::lookup`]). Reserved ranges (private, CGNAT, documentation…) have no operator.
+impl OperatorLookup for Geolocator {
+    fn operator(&self, ip: IpAddr) -> Option<Operator> {
+        let answer = self.lookup(ip).ok()?;
+        if answer.reserved.is_some() {
+            return None;
+        }
+        match (answer.asn, answer.operator) {
+            (asn, Some(name)) if !name.trim().is_empty() => Some(Operator {
+                asn,
+                name: name.trim().to_owned(),
+            }),
+            (Some(asn), _) => Some(Operator {
+                asn: Some(asn),
+                name: format!("AS{asn}"),
+            }),
+            _ => None,
+        }
     }
 }
 

@@ -347,6 +347,75 @@ pub async fn route_report_with(
     known_material: Option<Verdict>,
     now: OffsetDateTime,
 ) -> Result<RoutingOutcome, RoutingError> {
+    let planned = plan_routing(store, geolocator, router, report_id, known_material, now).await?;
+    let all = store.save_routing(&planned.record()).await?;
+    Ok(planned.into_outcome(all))
+}
+
+/// Routes several reports as [`route_report_with`] would, storing all their results in one
+/// transaction (one commit for the batch: the cost that dominates routing one by one). On error
+/// nothing of the batch is stored. Outcomes are in the order of `reports`.
+pub async fn route_reports_with(
+    store: &Store,
+    geolocator: &Geolocator,
+    router: &Router,
+    reports: &[(ReportId, Option<Verdict>)],
+    now: OffsetDateTime,
+) -> Result<Vec<RoutingOutcome>, RoutingError> {
+    let mut planned = Vec::with_capacity(reports.len());
+    for &(report_id, known_material) in reports {
+        planned
+            .push(plan_routing(store, geolocator, router, report_id, known_material, now).await?);
+    }
+    let records: Vec<RoutingRecord<'_>> = planned.iter().map(Planned::record).collect();
+    let all = store.save_routings(&records).await?;
+    Ok(planned
+        .into_iter()
+        .zip(all)
+        .map(|(p, referrals)| p.into_outcome(referrals))
+        .collect())
+}
+
+/// One report's routing decided, not yet stored.
+struct Planned {
+    report_id: ReportId,
+    assessment: Assessment,
+    priority: PriorityAssessment,
+    skipped: Vec<Skipped>,
+    referrals: Vec<NewReferral>,
+}
+
+impl Planned {
+    fn record(&self) -> RoutingRecord<'_> {
+        RoutingRecord {
+            report_id: self.report_id,
+            actor: "routing",
+            assessment: &self.assessment,
+            priority: &self.priority,
+            skipped: &self.skipped,
+            referrals: &self.referrals,
+        }
+    }
+
+    fn into_outcome(self, referrals: Vec<Referral>) -> RoutingOutcome {
+        RoutingOutcome {
+            report_id: self.report_id,
+            assessment: self.assessment,
+            priority: self.priority,
+            skipped: self.skipped,
+            referrals,
+        }
+    }
+}
+
+async fn plan_routing(
+    store: &Store,
+    geolocator: &Geolocator,
+    router: &Router,
+    report_id: ReportId,
+    known_material: Option<Verdict>,
+    now: OffsetDateTime,
+) -> Result<Planned, RoutingError> {
     let stored = store.report(report_id).await?;
     let report = &stored.report;
     let reporter_country = router
@@ -382,22 +451,12 @@ pub async fn route_report_with(
             route: planned.routes.clone(),
         });
     }
-    let all = store
-        .save_routing(&RoutingRecord {
-            report_id,
-            actor: "routing",
-            assessment: &assessment,
-            priority: &priority,
-            skipped: &plan.skipped,
-            referrals: &referrals,
-        })
-        .await?;
-    Ok(RoutingOutcome {
+    Ok(Planned {
         report_id,
         assessment,
         priority,
         skipped: plan.skipped,
-        referrals: all,
+        referrals,
     })
 }
 

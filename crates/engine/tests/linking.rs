@@ -419,3 +419,167 @@ async fn organisations_chasing_the_same_person_are_alerted_with_their_own_report
     assert_eq!(de_alerts[0].own_reports, vec![b2]);
     assert_eq!(de_alerts[0].other_org_count, 2);
 }
+
+fn pdq_with_flips(seed: u8, flips: &[usize]) -> safeguard_hamming::Hash256 {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(37).wrapping_add(seed).rotate_left(3);
+    }
+    for &bit in flips {
+        bytes[bit / 8] ^= 1 << (bit % 8);
+    }
+    safeguard_hamming::Hash256::from_bytes(bytes)
+}
+
+#[test]
+fn pdq_groups_join_near_duplicates_and_found_new_groups() {
+    use safeguard_engine::linking::{PdqGroups, PdqSource};
+    let a = Digester::digest(b"file a");
+    let b = Digester::digest(b"file b, re-encoded a");
+    let c = Digester::digest(b"file c, unrelated");
+    let d = Digester::digest(b"file d, 40 bits from a");
+    let unknown = Digester::digest(b"file without a pdq");
+    let base = pdq_with_flips(1, &[]);
+    let near = pdq_with_flips(1, &(0..31).map(|i| i * 8).collect::<Vec<_>>());
+    let far = pdq_with_flips(1, &(0..40).map(|i| i * 6).collect::<Vec<_>>());
+    let other = pdq_with_flips(200, &[]);
+    assert_eq!(base.distance(&near), 31);
+    assert_eq!(base.distance(&far), 40);
+    assert!(base.distance(&other) > 31);
+
+    let mut groups = PdqGroups::new(31);
+    groups.add_pdq(&a.sha256, base);
+    groups.add_pdq(&b.sha256, near);
+    groups.add_pdq(&c.sha256, other);
+    groups.add_pdq(&d.sha256, far);
+    // The first file founds its group; a file within 31 bits joins it (exactly at the bound);
+    // an unrelated one and one 40 bits away found their own.
+    assert_eq!(groups.pdq_group(&a.sha256), Some(base.to_hex()));
+    assert_eq!(groups.pdq_group(&b.sha256), Some(base.to_hex()));
+    assert_eq!(groups.pdq_group(&c.sha256), Some(other.to_hex()));
+    assert_eq!(groups.pdq_group(&d.sha256), Some(far.to_hex()));
+    // Asking again gives the same answers; a file without a PDQ has no group.
+    assert_eq!(groups.pdq_group(&b.sha256), Some(base.to_hex()));
+    assert_eq!(groups.pdq_group(&unknown.sha256), None);
+
+    // A tighter threshold keeps the 31-bit copy apart.
+    let mut strict = PdqGroups::new(10);
+    strict.add_pdq(&a.sha256, base);
+    strict.add_pdq(&b.sha256, near);
+    assert_eq!(strict.pdq_group(&a.sha256), Some(base.to_hex()));
+    assert_eq!(strict.pdq_group(&b.sha256), Some(near.to_hex()));
+}
+
+#[tokio::test]
+async fn near_duplicate_files_link_through_their_pdq_group() {
+    use safeguard_engine::linking::PdqGroups;
+    let w = World::new(LinkSettings::default()).await;
+    let files = [
+        (Digester::digest(b"photo"), pdq_with_flips(9, &[])),
+        (
+            Digester::digest(b"photo, re-encoded"),
+            pdq_with_flips(9, &[3, 77, 200]),
+        ),
+        (Digester::digest(b"another photo"), pdq_with_flips(90, &[])),
+    ];
+    let mut groups = PdqGroups::new(31);
+    let mut ids = Vec::new();
+    for (i, (digests, pdq)) in files.iter().enumerate() {
+        groups.add_pdq(&digests.sha256, *pdq);
+        let id = w.add(|_| {}).await;
+        w.store
+            .attach_file(&NewFile {
+                report: id,
+                file_id: &format!("{:032x}", i + 1),
+                digests: *digests,
+                size: 10,
+                original_name: None,
+                media_type: None,
+                relevance: FileRelevance::Reported,
+                actor_user: None,
+                actor: "test",
+            })
+            .await
+            .expect("attach");
+        ids.push(id);
+    }
+    let mut outcomes = Vec::new();
+    for id in &ids {
+        outcomes.push(
+            link_report(&w.store, *id, &w.config, &mut groups)
+                .await
+                .expect("link"),
+        );
+    }
+    assert!(outcomes[0].links.is_empty());
+    assert_eq!(outcomes[1].links.len(), 1, "{:?}", outcomes[1]);
+    let link = &outcomes[1].links[0];
+    assert_eq!((link.report_a, link.report_b), (ids[1], ids[0]));
+    assert_eq!(link.kind, KeyKind::Pdq);
+    assert_eq!(link.value, files[0].1.to_hex());
+    assert!(outcomes[2].links.is_empty());
+    assert_eq!(outcomes[1].cluster_id, outcomes[0].cluster_id);
+    assert_ne!(outcomes[2].cluster_id, outcomes[0].cluster_id);
+}
+
+#[tokio::test]
+async fn a_batch_links_exactly_as_one_report_at_a_time() {
+    use safeguard_engine::linking::link_reports;
+    let one = World::new(LinkSettings {
+        fan_out_cap: 3,
+        ..LinkSettings::default()
+    })
+    .await;
+    let batch = World::new(one.config.settings).await;
+    // A chain a-b, b-c through different identifiers, a repeated value past the cap, an IP
+    // twice in one report at different times, and a report seen twice.
+    type Edit = Box<dyn Fn(&mut Party)>;
+    let edits: Vec<Edit> = vec![
+        Box::new(|p| p.emails.push("a@example.org".into())),
+        Box::new(|p| {
+            p.emails.push("a@example.org".into());
+            p.emails.push("common@example.org".into());
+        }),
+        Box::new(|p| {
+            p.emails.push("common@example.org".into());
+            p.ip_events.push(ip("198.51.100.7", Some(T0)));
+            p.ip_events
+                .push(ip("198.51.100.7", Some(T0 + Duration::hours(30))));
+        }),
+        Box::new(|p| p.emails.push("common@example.org".into())),
+        Box::new(|p| {
+            p.emails.push("common@example.org".into());
+            p.ip_events
+                .push(ip("198.51.100.7", Some(T0 + Duration::hours(29))));
+        }),
+        Box::new(|p| {
+            p.phones.push(Phone {
+                number: "+442079460000".into(),
+                country_calling_code: None,
+                verified: None,
+            })
+        }),
+    ];
+    let mut one_ids = Vec::new();
+    let mut batch_ids = Vec::new();
+    for edit in &edits {
+        one_ids.push(one.add(|p| edit(p)).await);
+        batch_ids.push(batch.add(|p| edit(p)).await);
+    }
+    assert_eq!(one_ids, batch_ids);
+    let mut sequential = Vec::new();
+    for id in &one_ids {
+        sequential.push(one.link(*id).await);
+    }
+    let mut with_repeat = batch_ids.clone();
+    with_repeat.push(batch_ids[0]);
+    let batched = link_reports(&batch.store, &with_repeat, &batch.config, &mut NoPdq)
+        .await
+        .expect("batch");
+    assert_eq!(&batched[..sequential.len()], &sequential[..]);
+    assert!(batched[sequential.len()].already_linked);
+    assert!(sequential.iter().any(|o| !o.too_common.is_empty()));
+    assert_eq!(sequential[1].links.len(), 1);
+    assert_eq!(sequential[4].links.len(), 1, "{:?}", sequential[4]);
+    assert_eq!(sequential[4].links[0].kind, KeyKind::Ip);
+}

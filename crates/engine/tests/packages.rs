@@ -277,3 +277,56 @@ fn every_single_byte_of_a_small_signed_file_matters() {
         );
     }
 }
+
+#[test]
+fn isp_requests_are_grouped_by_the_operator_the_geolocation_data_names() {
+    use safeguard_engine::packages::{isp_csv, isp_requests};
+    use safeguard_geo::Geolocator;
+    let geo = Geolocator::bundled().expect("bundled geolocation data");
+    // The bundled IP-to-ASN data names the operator; reserved ranges have none.
+    let ripe = geo
+        .operator("193.0.6.139".parse().expect("ip"))
+        .expect("RIPE NCC is known");
+    assert_eq!(ripe.asn, Some(3333));
+    assert!(ripe.name.contains("RIPE"), "{ripe:?}");
+    assert_eq!(geo.operator("10.1.2.3".parse().expect("ip")), None);
+    assert_eq!(geo.operator("100.64.0.9".parse().expect("ip")), None);
+
+    let at = datetime!(2024-03-01 12:00 UTC);
+    let event = |ip: &str, minutes: i64| IpEvent {
+        ip: ip.parse().expect("ip"),
+        event: None,
+        at: Some(at + time::Duration::minutes(minutes)),
+        port: Some(443),
+        possible_proxy: None,
+    };
+    let events = vec![
+        (ReportId(1), event("193.0.6.139", 0)),
+        // Same operator over IPv6, and the same address and time from another report
+        // (deduplicated into one line naming both reports).
+        (ReportId(2), event("2001:67c:2e8::1", 5)),
+        (ReportId(3), event("193.0.6.139", 0)),
+        (ReportId(3), event("200.160.0.1", 9)),
+        (ReportId(4), event("10.1.2.3", 1)),
+    ];
+    let costs = vec![(ripe.name.clone(), 250, "EUR".to_owned())];
+    let requests = isp_requests(&events, &geo, &costs);
+    let summary: Vec<(Option<u32>, usize, i64)> = requests
+        .iter()
+        .map(|r| (r.operator.asn, r.items.len(), r.cost_cents))
+        .collect();
+    // Sorted by operator: the unknown one (no ASN) first, then AS3333 and AS22548.
+    assert_eq!(
+        summary,
+        vec![(None, 1, 0), (Some(3333), 2, 500), (Some(22548), 1, 0)]
+    );
+    assert_eq!(requests[0].operator.name, "unknown operator");
+    assert!(requests[2].operator.name.contains("NIC.BR"), "{requests:?}");
+    let ripe_items = &requests[1].items;
+    assert_eq!(ripe_items[0].ip, "193.0.6.139");
+    assert_eq!(ripe_items[0].reports, vec![1, 3]);
+    assert_eq!(ripe_items[1].ip, "2001:67c:2e8::1");
+    let csv = isp_csv(&requests);
+    assert!(csv.contains(",3333,193.0.6.139,"), "{csv}");
+    assert!(csv.contains(",22548,200.160.0.1,"), "{csv}");
+}

@@ -473,3 +473,70 @@ async fn unknown_material_verdict_raises_the_priority() {
     assert_eq!(stored.priority, Some(Priority::P2));
     assert_eq!(stored.fired.len(), 2);
 }
+
+#[tokio::test]
+async fn a_batch_routes_exactly_as_one_report_at_a_time() {
+    use safeguard_engine::routing::route_reports_with;
+    let one = env().await;
+    let batch = env().await;
+    let now = time::OffsetDateTime::now_utc();
+    let mut ids = Vec::new();
+    for case in cases() {
+        let a = one.insert(&case.report).await;
+        let b = batch.insert(&case.report).await;
+        assert_eq!(a, b);
+        ids.push(a);
+    }
+    let mut singles = Vec::new();
+    for &id in &ids {
+        singles.push(
+            route_report_with(&one.store, &one.geo, &one.router, id, None, now)
+                .await
+                .expect("route one"),
+        );
+    }
+    let reports: Vec<_> = ids.iter().map(|&id| (id, None)).collect();
+    let batched = route_reports_with(&batch.store, &batch.geo, &batch.router, &reports, now)
+        .await
+        .expect("route batch");
+    assert_eq!(batched.len(), singles.len());
+    for (s, b) in singles.iter().zip(&batched) {
+        assert_eq!(s.report_id, b.report_id);
+        assert_eq!(s.priority, b.priority);
+        assert_eq!(s.assessment, b.assessment);
+        assert_eq!(s.skipped, b.skipped);
+        let strip = |r: &Vec<safeguard_store::Referral>| -> Vec<_> {
+            r.iter()
+                .map(|r| {
+                    (
+                        r.report_id,
+                        r.from_org,
+                        r.to_org,
+                        r.reason.clone(),
+                        r.due_at,
+                        r.route.clone(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(strip(&s.referrals), strip(&b.referrals));
+        assert!(!b.referrals.is_empty());
+        // Stored the same way as well.
+        let stored = batch
+            .store
+            .routing(b.report_id)
+            .await
+            .expect("read")
+            .expect("routed");
+        assert_eq!(stored.priority, Some(b.priority.priority));
+        assert_eq!(stored.referrals.len(), b.referrals.len());
+    }
+    // A batch naming a report that does not exist fails as a whole.
+    let mut bad = reports.clone();
+    bad.push((safeguard_domain::report::ReportId(999_999), None));
+    assert!(
+        route_reports_with(&batch.store, &batch.geo, &batch.router, &bad, now)
+            .await
+            .is_err()
+    );
+}

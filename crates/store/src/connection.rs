@@ -161,6 +161,28 @@ impl Store {
         Ok(self.write.execute(sql).await?.rows_affected())
     }
 
+    /// Bytes used by each table and index, largest first (benchmarks and capacity planning).
+    /// SQLite reads its `dbstat` table (a full scan of the file: seconds on a large database);
+    /// PostgreSQL sums `pg_relation_size` over the current schema.
+    pub async fn storage_by_table(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        use sqlx::Row;
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT name, CAST(SUM(pgsize) AS BIGINT) AS bytes FROM dbstat GROUP BY name \
+                 ORDER BY bytes DESC"
+            }
+            Backend::Postgres => {
+                "SELECT c.relname AS name, CAST(pg_relation_size(c.oid) AS BIGINT) AS bytes \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i') ORDER BY bytes DESC"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("name")?, r.try_get("bytes")?)))
+            .collect()
+    }
+
     /// Closes every connection, waiting for running queries.
     pub async fn close(&self) {
         self.write.close().await;

@@ -43,8 +43,8 @@ pub use known::{
     KnownImport, NewHashSet, NewKnownEntry, UpsertOutcome,
 };
 pub use linking::{
-    Bundle, ClusterView, DeconflictionAlert, Exclusion, KeyStat, LinkOutcome, LinkReason,
-    LinkSettings,
+    Bundle, ClusterView, DeconflictionAlert, Exclusion, KeyStat, LinkBatch, LinkOutcome,
+    LinkReason, LinkSettings,
 };
 pub use neighbours::SharedIdentifier;
 pub use package_flow::{PackageListItem, PackageStatistics, RecordedOutcome, ReferralGroup};
@@ -52,7 +52,7 @@ pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
 pub use routing::{
     Job, JobCount, NewReferral, Referral, RetryPolicy, RoutingRecord, StoredRouting,
-    JOB_REPORT_FINISHED,
+    JOB_REPORT_FINISHED, SHARED_IDENTIFIER_COUNT_CAP,
 };
 pub use sessions::{SavedView, WebSession, WellnessSettings};
 pub use triage::{

@@ -2,7 +2,7 @@
 //! exclusions, deconfliction alerts and viral bundles. The whole linking of one report runs in
 //! one write transaction ([`Store::link_report`]), so a crash never leaves half a merge.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use safeguard_domain::account::OrgId;
 use safeguard_domain::linking::{key_digest, KeyKind, LinkKey};
@@ -115,6 +115,38 @@ pub struct KeyStat {
     pub too_common: bool,
 }
 
+/// Reports linked in one write transaction (see [`Store::begin_link_batch`]). Holding a batch
+/// holds the database's write lock on SQLite: keep batches short (hundreds of reports).
+pub struct LinkBatch {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl std::fmt::Debug for LinkBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkBatch")
+    }
+}
+
+impl LinkBatch {
+    /// Links one report (see [`Store::link_report`]) inside the batch. After an error the batch
+    /// must be dropped (rolled back), not committed.
+    pub async fn link(
+        &mut self,
+        report: ReportId,
+        keys: &[LinkKey],
+        batched_viral: bool,
+        settings: LinkSettings,
+    ) -> Result<LinkOutcome, StoreError> {
+        link_in(&mut self.tx, report, keys, batched_viral, settings).await
+    }
+
+    /// Makes every link of the batch durable.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
 fn parse_kind(text: &str) -> Result<KeyKind, StoreError> {
     text.parse().map_err(StoreError::corrupt)
 }
@@ -134,6 +166,31 @@ impl Store {
         let outcome = link_in(&mut tx, report, keys, batched_viral, settings).await?;
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// Links several reports in one write transaction, in order (each as
+    /// [`Store::link_report`] would, later ones seeing the earlier ones): one commit for the
+    /// batch instead of one per report. On error nothing of the batch is kept.
+    pub async fn link_reports(
+        &self,
+        reports: &[(ReportId, Vec<LinkKey>, bool)],
+        settings: LinkSettings,
+    ) -> Result<Vec<LinkOutcome>, StoreError> {
+        let mut batch = self.begin_link_batch().await?;
+        let mut outcomes = Vec::with_capacity(reports.len());
+        for (report, keys, batched_viral) in reports {
+            outcomes.push(batch.link(*report, keys, *batched_viral, settings).await?);
+        }
+        batch.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Opens a linking batch: reports linked through it share one write transaction, committed
+    /// by [`LinkBatch::commit`] (dropping the batch rolls it back).
+    pub async fn begin_link_batch(&self) -> Result<LinkBatch, StoreError> {
+        Ok(LinkBatch {
+            tx: self.write.begin().await?,
+        })
     }
 
     /// Records that `org` works on `report` (a referral or a case opened after linking), and
@@ -458,65 +515,17 @@ async fn add_cluster_org(
 /// The organisations working on a report: those it was referred to, or, if none, its holder
 /// while the report is open.
 async fn case_orgs_of(conn: &mut AnyConnection, report: i64) -> Result<Vec<i64>, StoreError> {
-    let rows = sqlx::query("SELECT to_org FROM referral WHERE report_id = $1")
-        .bind(report)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut orgs = rows
-        .iter()
-        .map(|r| r.try_get("to_org"))
-        .collect::<Result<Vec<i64>, _>>()?;
-    if orgs.is_empty() {
-        let row = sqlx::query("SELECT holder_org FROM report WHERE id = $1 AND state = 'open'")
-            .bind(report)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if let Some(r) = row {
-            orgs.push(r.try_get("holder_org")?);
-        }
-    }
-    Ok(orgs)
-}
-
-/// Merges cluster `a` and `b` (union by size) and returns the surviving id.
-async fn merge(conn: &mut AnyConnection, a: i64, b: i64) -> Result<i64, StoreError> {
-    let size = |id: i64| sqlx::query("SELECT size FROM link_cluster WHERE id = $1").bind(id);
-    let sa: i64 = size(a).fetch_one(&mut *conn).await?.try_get("size")?;
-    let sb: i64 = size(b).fetch_one(&mut *conn).await?.try_get("size")?;
-    let (big, small) = if sa > sb || (sa == sb && a < b) {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    sqlx::query("UPDATE report_cluster SET cluster_id = $1 WHERE cluster_id = $2")
-        .bind(big)
-        .bind(small)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE link_cluster SET size = $1, updated_at = $2 WHERE id = $3")
-        .bind(sa + sb)
-        .bind(now_micros())
-        .bind(big)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM link_cluster WHERE id = $1")
-        .bind(small)
-        .execute(&mut *conn)
-        .await?;
-    let moved = sqlx::query("SELECT org_id, report_count FROM cluster_org WHERE cluster_id = $1")
-        .bind(small)
-        .fetch_all(&mut *conn)
-        .await?;
-    for r in &moved {
-        add_cluster_org(conn, big, r.try_get("org_id")?, r.try_get("report_count")?).await?;
-    }
-    if !moved.is_empty() {
-        sqlx::query("DELETE FROM cluster_org WHERE cluster_id = $1")
-            .bind(small)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(big)
+    let rows = sqlx::query(
+        "SELECT to_org AS org_id FROM referral WHERE report_id = $1 UNION ALL \
+         SELECT holder_org AS org_id FROM report WHERE id = $1 AND state = 'open' \
+         AND NOT EXISTS (SELECT 1 FROM referral WHERE report_id = $1)",
+    )
+    .bind(report)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get("org_id").map_err(Into::into))
+        .collect()
 }
 
 /// Alerts each organisation that, through this merge, now shares `cluster` with an
@@ -581,6 +590,18 @@ async fn alert_new_overlaps(
     Ok(alerted)
 }
 
+/// `$first, $first+1, ...` (`n` placeholders) for an `IN (...)` list.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Links one report inside the caller's transaction. The identifier work of the report is done
+/// in a fixed number of statements whatever the number of keys: one read of the statistics and
+/// exclusions of all keys, one read of the candidates of all keys, one upsert of the statistics
+/// and one insert into the index; only merges (one per other cluster joined) cost more.
 async fn link_in(
     conn: &mut AnyConnection,
     report: ReportId,
@@ -589,8 +610,16 @@ async fn link_in(
     settings: LinkSettings,
 ) -> Result<LinkOutcome, StoreError> {
     let mut outcome = LinkOutcome::default();
-    if let Some(existing) = cluster_of(conn, report.0).await? {
-        outcome.cluster_id = existing;
+    // Claiming the report's cluster row is also the "linked before?" check.
+    let fresh = sqlx::query(
+        "INSERT INTO report_cluster (report_id, cluster_id) VALUES ($1, $1) \
+         ON CONFLICT (report_id) DO NOTHING",
+    )
+    .bind(report.0)
+    .execute(&mut *conn)
+    .await?;
+    if fresh.rows_affected() == 0 {
+        outcome.cluster_id = cluster_of(conn, report.0).await?.unwrap_or(report.0);
         outcome.already_linked = true;
         return Ok(outcome);
     }
@@ -602,166 +631,343 @@ async fn link_in(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("INSERT INTO report_cluster (report_id, cluster_id) VALUES ($1, $1)")
-        .bind(report.0)
-        .execute(&mut *conn)
-        .await?;
     let mut cluster = report.0;
-    let mut cluster_org_set = BTreeSet::new();
+    let mut cluster_size: i64 = 1;
+    // The organisations of the report's current cluster, with their report counts: kept here
+    // so that a merge only reads the other side.
+    let mut my_orgs: BTreeMap<i64, i64> = BTreeMap::new();
     for org in case_orgs_of(conn, report.0).await? {
         add_cluster_org(conn, cluster, org, 1).await?;
-        cluster_org_set.insert(org);
+        *my_orgs.entry(org).or_insert(0) += 1;
     }
 
-    for key in keys {
-        let digest = key.digest().to_vec();
-        let excluded = sqlx::query("SELECT 1 AS x FROM link_exclusion WHERE key_hash = $1")
-            .bind(&digest)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if excluded.is_some() {
+    let digests: Vec<[u8; 16]> = keys.iter().map(LinkKey::digest).collect();
+    let mut distinct = digests.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+
+    // Statistics and exclusions of every key, in one statement.
+    let mut stats: HashMap<[u8; 16], (i64, bool)> = HashMap::new();
+    let mut excluded: HashSet<[u8; 16]> = HashSet::new();
+    if !distinct.is_empty() {
+        let list = placeholders(1, distinct.len());
+        let sql = format!(
+            "SELECT key_hash, report_count, too_common, CAST(0 AS BIGINT) AS excluded \
+             FROM link_key_stat WHERE key_hash IN ({list}) UNION ALL \
+             SELECT key_hash, CAST(0 AS BIGINT) AS report_count, CAST(0 AS BIGINT) AS too_common, \
+             CAST(1 AS BIGINT) AS excluded FROM link_exclusion WHERE key_hash IN ({list})"
+        );
+        let mut q = sqlx::query(&sql);
+        for d in &distinct {
+            q = q.bind(d.to_vec());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let hash = digest_of(&r.try_get::<Vec<u8>, _>("key_hash")?)?;
+            if r.try_get::<i64, _>("excluded")? != 0 {
+                excluded.insert(hash);
+            } else {
+                stats.insert(
+                    hash,
+                    (
+                        r.try_get("report_count")?,
+                        r.try_get::<i64, _>("too_common")? != 0,
+                    ),
+                );
+            }
+        }
+    }
+
+    // Each key in order, as if the statistics were updated one key at a time.
+    struct Planned {
+        key: usize,
+        new_count: i64,
+        links: bool,
+    }
+    let mut planned = Vec::with_capacity(keys.len());
+    let mut stat_writes: BTreeMap<[u8; 16], (usize, i64, bool)> = BTreeMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        let digest = digests[i];
+        if excluded.contains(&digest) {
             outcome.excluded += 1;
             continue;
         }
-        let at = key.at.map(micros);
-        let stat =
-            sqlx::query("SELECT report_count, too_common FROM link_key_stat WHERE key_hash = $1")
-                .bind(&digest)
-                .fetch_optional(&mut *conn)
-                .await?;
-        let (count, too_common) = match &stat {
-            Some(r) => (
-                r.try_get::<i64, _>("report_count")?,
-                r.try_get::<i64, _>("too_common")? != 0,
-            ),
-            None => (0, false),
-        };
+        let (count, too_common) = stats.get(&digest).copied().unwrap_or((0, false));
         let new_count = count + 1;
         let passes_cap = new_count > settings.fan_out_cap;
-        if stat.is_some() {
-            sqlx::query(
-                "UPDATE link_key_stat SET report_count = $1, too_common = $2 WHERE key_hash = $3",
+        stats.insert(digest, (new_count, passes_cap));
+        stat_writes
+            .entry(digest)
+            .and_modify(|w| {
+                w.1 = new_count;
+                w.2 = passes_cap;
+            })
+            .or_insert((i, new_count, passes_cap));
+        if passes_cap && !too_common {
+            outcome.too_common.push((key.kind, key.redacted()));
+        }
+        planned.push(Planned {
+            key: i,
+            new_count,
+            links: !passes_cap,
+        });
+    }
+    if !stat_writes.is_empty() {
+        let rows: Vec<String> = (0..stat_writes.len())
+            .map(|j| format!("({})", placeholders(j * 6 + 1, 6)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO link_key_stat (key_hash, kind, report_count, too_common, redacted, first_seen) \
+             VALUES {} ON CONFLICT (key_hash) DO UPDATE SET report_count = excluded.report_count, \
+             too_common = excluded.too_common",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (digest, (i, count, too_common)) in &stat_writes {
+            let key = &keys[*i];
+            q = q
+                .bind(digest.to_vec())
+                .bind(key.kind.code())
+                .bind(*count)
+                .bind(i64::from(*too_common))
+                .bind(key.redacted())
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+
+    // Earlier reports (and their clusters) sharing each key, in one statement: IPs only within
+    // the window of the event time, and an IP without a time never links (it may have been
+    // anyone's at another time).
+    let mut candidates: Vec<Vec<(i64, i64)>> = vec![Vec::new(); keys.len()];
+    {
+        let mut branches = Vec::new();
+        // (key hash, IP window) of each branch, in placeholder order.
+        type Bind = (Vec<u8>, Option<(i64, i64)>);
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut next = 1;
+        for p in planned.iter().filter(|p| p.links) {
+            let key = &keys[p.key];
+            let window = if key.kind == KeyKind::Ip {
+                match key.at.map(micros) {
+                    Some(t) => Some((
+                        t.saturating_sub(settings.ip_window_micros),
+                        t.saturating_add(settings.ip_window_micros),
+                    )),
+                    None => continue,
+                }
+            } else {
+                None
+            };
+            let base = format!(
+                "SELECT CAST({} AS BIGINT) AS i, k.report_id, c.cluster_id FROM link_key k \
+                 JOIN report_cluster c ON c.report_id = k.report_id WHERE k.key_hash = ${next}",
+                p.key
+            );
+            next += 1;
+            branches.push(match window {
+                Some(_) => {
+                    let b = format!(
+                        "{base} AND k.event_at >= ${} AND k.event_at <= ${}",
+                        next,
+                        next + 1
+                    );
+                    next += 2;
+                    b
+                }
+                None => base,
+            });
+            binds.push((digests[p.key].to_vec(), window));
+        }
+        if !branches.is_empty() {
+            let sql = branches.join(" UNION ALL ");
+            let mut q = sqlx::query(&sql);
+            for (digest, window) in binds {
+                q = q.bind(digest);
+                if let Some((from, to)) = window {
+                    q = q.bind(from).bind(to);
+                }
+            }
+            for r in q.fetch_all(&mut *conn).await? {
+                let i: i64 = r.try_get("i")?;
+                let i = usize::try_from(i).map_err(StoreError::corrupt)?;
+                let slot = candidates
+                    .get_mut(i)
+                    .ok_or_else(|| StoreError::corrupt("candidate of an unknown key"))?;
+                slot.push((r.try_get("report_id")?, r.try_get("cluster_id")?));
+            }
+        }
+    }
+
+    // Clusters merged away during this report, to the cluster that absorbed them.
+    let mut renamed: HashMap<i64, i64> = HashMap::new();
+    let find = |renamed: &HashMap<i64, i64>, mut c: i64| {
+        while let Some(&next) = renamed.get(&c) {
+            c = next;
+        }
+        c
+    };
+    for p in planned.iter().filter(|p| p.links) {
+        let key = &keys[p.key];
+        let digest = digests[p.key];
+        // One link per distinct other cluster: the one that joins it.
+        let mut others: BTreeMap<i64, i64> = BTreeMap::new();
+        for &(other_report, other_cluster) in &candidates[p.key] {
+            if other_report != report.0 {
+                others.entry(other_cluster).or_insert(other_report);
+            }
+        }
+        for (other_cluster, other_report) in others {
+            // An earlier merge of this report may already have absorbed it.
+            let current_other = find(&renamed, other_cluster);
+            if current_other == cluster {
+                continue;
+            }
+            let rows = sqlx::query(
+                "SELECT l.size, o.org_id, o.report_count FROM link_cluster l \
+                 LEFT JOIN cluster_org o ON o.cluster_id = l.id WHERE l.id = $1",
             )
-            .bind(new_count)
-            .bind(i64::from(passes_cap))
-            .bind(&digest)
-            .execute(&mut *conn)
+            .bind(current_other)
+            .fetch_all(&mut *conn)
             .await?;
-        } else {
+            let Some(first) = rows.first() else {
+                return Err(StoreError::corrupt(format!(
+                    "report {other_report} points at missing cluster {current_other}"
+                )));
+            };
+            let other_size: i64 = first.try_get("size")?;
+            let mut their_orgs: BTreeMap<i64, i64> = BTreeMap::new();
+            for r in &rows {
+                if let Some(org) = r.try_get::<Option<i64>, _>("org_id")? {
+                    their_orgs.insert(org, r.try_get("report_count")?);
+                }
+            }
+            let mine: BTreeSet<i64> = my_orgs.keys().copied().collect();
+            let other_orgs: BTreeSet<i64> = their_orgs.keys().copied().collect();
+            let (big, small, moved) = if cluster_size > other_size
+                || (cluster_size == other_size && cluster < current_other)
+            {
+                (cluster, current_other, &their_orgs)
+            } else {
+                (current_other, cluster, &my_orgs)
+            };
+            merge_into(conn, big, small, cluster_size + other_size, moved, now).await?;
+            renamed.insert(small, big);
+            cluster = big;
+            cluster_size += other_size;
+            for (org, n) in their_orgs {
+                *my_orgs.entry(org).or_insert(0) += n;
+            }
             sqlx::query(
-                "INSERT INTO link_key_stat (key_hash, kind, report_count, too_common, redacted, first_seen) \
+                "INSERT INTO report_link (report_a, report_b, kind, key_hash, redacted, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(&digest)
+            .bind(report.0)
+            .bind(other_report)
             .bind(key.kind.code())
-            .bind(new_count)
-            .bind(i64::from(passes_cap))
+            .bind(digest.to_vec())
             .bind(key.redacted())
             .bind(now)
             .execute(&mut *conn)
             .await?;
-        }
-        if passes_cap {
-            if !too_common {
-                outcome.too_common.push((key.kind, key.redacted()));
-            }
-        } else {
-            // Earlier clusters sharing this key: IPs only within the window of the event time,
-            // and an IP without a time never links (it may have been anyone's at another time).
-            let candidates = if key.kind == KeyKind::Ip {
-                match at {
-                    Some(t) => {
-                        sqlx::query(
-                            "SELECT k.report_id, c.cluster_id FROM link_key k JOIN report_cluster c \
-                             ON c.report_id = k.report_id WHERE k.key_hash = $1 AND k.event_at >= $2 \
-                             AND k.event_at <= $3",
-                        )
-                        .bind(&digest)
-                        .bind(t.saturating_sub(settings.ip_window_micros))
-                        .bind(t.saturating_add(settings.ip_window_micros))
-                        .fetch_all(&mut *conn)
-                        .await?
-                    }
-                    None => Vec::new(),
-                }
-            } else {
-                sqlx::query(
-                    "SELECT k.report_id, c.cluster_id FROM link_key k JOIN report_cluster c \
-                     ON c.report_id = k.report_id WHERE k.key_hash = $1",
+            outcome.links.push(LinkReason {
+                report_a: report,
+                report_b: ReportId(other_report),
+                kind: key.kind,
+                value: key.redacted(),
+                key_hash: hex::encode(digest),
+            });
+            if !other_orgs.is_empty() && !mine.is_empty() && other_orgs != mine {
+                let after: BTreeSet<i64> = mine.union(&other_orgs).copied().collect();
+                let alerts = alert_new_overlaps(
+                    conn,
+                    cluster,
+                    &[mine, other_orgs],
+                    &after,
+                    key.kind.code(),
+                    &key.redacted(),
                 )
-                .bind(&digest)
-                .fetch_all(&mut *conn)
-                .await?
-            };
-            // One link per distinct other cluster: the one that joins it.
-            let mut others: BTreeMap<i64, i64> = BTreeMap::new();
-            for r in &candidates {
-                let other_report: i64 = r.try_get("report_id")?;
-                let other_cluster: i64 = r.try_get("cluster_id")?;
-                if other_report != report.0 {
-                    others.entry(other_cluster).or_insert(other_report);
-                }
-            }
-            for (other_cluster, other_report) in others {
-                // An earlier merge in this loop may already have absorbed it.
-                let current_other = cluster_of(conn, other_report)
-                    .await?
-                    .unwrap_or(other_cluster);
-                if current_other == cluster {
-                    continue;
-                }
-                let other_orgs = cluster_orgs(conn, current_other).await?;
-                let mine = cluster_orgs(conn, cluster).await?;
-                cluster = merge(conn, cluster, current_other).await?;
-                sqlx::query(
-                    "INSERT INTO report_link (report_a, report_b, kind, key_hash, redacted, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(report.0)
-                .bind(other_report)
-                .bind(key.kind.code())
-                .bind(&digest)
-                .bind(key.redacted())
-                .bind(now)
-                .execute(&mut *conn)
                 .await?;
-                outcome.links.push(LinkReason {
-                    report_a: report,
-                    report_b: ReportId(other_report),
-                    kind: key.kind,
-                    value: key.redacted(),
-                    key_hash: hex::encode(&digest),
-                });
-                if !other_orgs.is_empty() && !mine.is_empty() && other_orgs != mine {
-                    let after: BTreeSet<i64> = mine.union(&other_orgs).copied().collect();
-                    let alerts = alert_new_overlaps(
-                        conn,
-                        cluster,
-                        &[mine, other_orgs],
-                        &after,
-                        key.kind.code(),
-                        &key.redacted(),
-                    )
-                    .await?;
-                    outcome.alerts.extend(alerts);
-                }
+                outcome.alerts.extend(alerts);
             }
-            sqlx::query("INSERT INTO link_key (key_hash, report_id, event_at) VALUES ($1, $2, $3)")
-                .bind(&digest)
-                .bind(report.0)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
         }
-        if key.kind == KeyKind::Sha256 && (batched_viral || new_count >= settings.bundle_threshold)
+    }
+
+    // The report joins the index under every key below the cap, in one statement.
+    let indexed: Vec<&Planned> = planned.iter().filter(|p| p.links).collect();
+    if !indexed.is_empty() {
+        let rows: Vec<String> = (0..indexed.len())
+            .map(|j| format!("({})", placeholders(j * 3 + 1, 3)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO link_key (key_hash, report_id, event_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for p in &indexed {
+            q = q
+                .bind(digests[p.key].to_vec())
+                .bind(report.0)
+                .bind(keys[p.key].at.map(micros));
+        }
+        q.execute(&mut *conn).await?;
+    }
+
+    for p in &planned {
+        let key = &keys[p.key];
+        if key.kind == KeyKind::Sha256
+            && (batched_viral || p.new_count >= settings.bundle_threshold)
         {
+            let digest = digests[p.key];
             outcome
                 .bundles
-                .push(bundle_in(conn, key, &digest, report.0, new_count, now).await?);
+                .push(bundle_in(conn, key, &digest, report.0, p.new_count, now).await?);
         }
     }
     outcome.cluster_id = cluster;
     Ok(outcome)
+}
+
+fn digest_of(bytes: &[u8]) -> Result<[u8; 16], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::corrupt("link key hash is not 16 bytes"))
+}
+
+/// Moves cluster `small` into `big` (whose new size is `size`); `moved` are the organisations
+/// of `small` with their report counts.
+async fn merge_into(
+    conn: &mut AnyConnection,
+    big: i64,
+    small: i64,
+    size: i64,
+    moved: &BTreeMap<i64, i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE report_cluster SET cluster_id = $1 WHERE cluster_id = $2")
+        .bind(big)
+        .bind(small)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE link_cluster SET size = $1, updated_at = $2 WHERE id = $3")
+        .bind(size)
+        .bind(now)
+        .bind(big)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM link_cluster WHERE id = $1")
+        .bind(small)
+        .execute(&mut *conn)
+        .await?;
+    for (&org, &n) in moved {
+        add_cluster_org(conn, big, org, n).await?;
+    }
+    if !moved.is_empty() {
+        sqlx::query("DELETE FROM cluster_org WHERE cluster_id = $1")
+            .bind(small)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn bundle_in(

@@ -17,6 +17,9 @@ use crate::{audit, Store, StoreError, Submission};
 /// Job kind enqueued when a report is complete and ready to be routed.
 pub const JOB_REPORT_FINISHED: &str = "report.finished";
 
+/// [`Store::earlier_reports_sharing_identifier`] counts up to this many reports and stops.
+pub const SHARED_IDENTIFIER_COUNT_CAP: i64 = 1_000;
+
 /// A referral to create.
 #[derive(Debug, Clone)]
 pub struct NewReferral {
@@ -157,101 +160,67 @@ impl Store {
         &self,
         record: &RoutingRecord<'_>,
     ) -> Result<Vec<Referral>, StoreError> {
-        let id = record.report_id.0;
-        let now = now_micros();
         let mut tx = self.write.begin().await?;
-        let updated = sqlx::query("UPDATE report SET priority = $1, updated_at = $2 WHERE id = $3")
-            .bind(record.priority.priority.code())
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: "report",
-                name: id.to_string(),
-            });
-        }
-        for table in [
-            "report_priority_rule",
-            "report_jurisdiction",
-            "report_routing",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE report_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for rule in &record.priority.fired {
-            sqlx::query(
-                "INSERT INTO report_priority_rule (report_id, rule, weight, facts) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(&rule.rule)
-            .bind(i64::from(rule.weight))
-            .bind(json(&rule.facts)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (rank, c) in record.assessment.candidates.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO report_jurisdiction (report_id, rank, country, confidence_milli, evidence) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(rank as i64)
-            .bind(&c.country)
-            .bind((c.confidence * 1000.0).round() as i64)
-            .bind(json(&c.evidence)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "INSERT INTO report_routing (report_id, routed_at, score, unplaced, skipped) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(i64::from(record.priority.score))
-        .bind(json(&record.assessment.unplaced)?)
-        .bind(json(&record.skipped)?)
-        .execute(&mut *tx)
-        .await?;
-        let mut created = 0;
-        for r in record.referrals {
-            let done = sqlx::query(
-                "INSERT INTO referral (report_id, from_org, to_org, via_org, status, reason, created_at, due_at, route) \
-                 VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8) ON CONFLICT (report_id, to_org) DO NOTHING",
-            )
-            .bind(id)
-            .bind(r.from_org.0)
-            .bind(r.to_org.0)
-            .bind(r.via_org.map(|o| o.0))
-            .bind(&r.reason)
-            .bind(now)
-            .bind(r.due_at.map(micros))
-            .bind(json(&r.route)?)
-            .execute(&mut *tx)
-            .await?;
-            created += done.rows_affected();
-        }
-        audit::append_in(
-            &mut tx,
-            &AuditEvent {
-                actor_user: None,
-                actor: record.actor.to_owned(),
-                action: "report.route".into(),
-                object_kind: "report".into(),
-                object_id: id.to_string(),
-                detail: format!(
-                    "priority={} candidates={} new_referrals={created}",
-                    record.priority.priority,
-                    record.assessment.candidates.len()
-                ),
-            },
-        )
-        .await?;
+        save_routing_in(&mut tx, record, now_micros()).await?;
         tx.commit().await?;
         self.referrals(record.report_id).await
+    }
+
+    /// Stores several routing runs in one transaction (one commit for all, as a worker catching
+    /// up on many reports wants); each as [`Store::save_routing`] would. On error nothing of
+    /// the batch is kept. Returns every referral of each report, in the order of `records`.
+    pub async fn save_routings(
+        &self,
+        records: &[RoutingRecord<'_>],
+    ) -> Result<Vec<Vec<Referral>>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let now = now_micros();
+        for record in records {
+            save_routing_in(&mut tx, record, now).await?;
+        }
+        tx.commit().await?;
+        let ids: Vec<ReportId> = records.iter().map(|r| r.report_id).collect();
+        self.referrals_of_reports(&ids).await
+    }
+
+    /// The referrals of each report (oldest first), in the order of `reports`, in one query.
+    pub async fn referrals_of_reports(
+        &self,
+        reports: &[ReportId],
+    ) -> Result<Vec<Vec<Referral>>, StoreError> {
+        let mut out: Vec<Vec<Referral>> = vec![Vec::new(); reports.len()];
+        if reports.is_empty() {
+            return Ok(out);
+        }
+        let position: std::collections::HashMap<i64, Vec<usize>> =
+            reports
+                .iter()
+                .enumerate()
+                .fold(Default::default(), |mut m, (i, r)| {
+                    m.entry(r.0).or_insert_with(Vec::new).push(i);
+                    m
+                });
+        for chunk in reports.chunks(500) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT id, report_id, from_org, to_org, via_org, status, reason, created_at, due_at, route \
+                 FROM referral WHERE report_id IN ({list}) ORDER BY report_id, id"
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(r.0);
+            }
+            for row in q.fetch_all(&self.read).await? {
+                let referral = referral_from_row(&row)?;
+                for &i in position.get(&referral.report_id.0).into_iter().flatten() {
+                    out[i].push(referral.clone());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The referrals of a report, oldest first.
@@ -376,17 +345,20 @@ impl Store {
     }
 
     /// How many earlier reports (lower ids) share an e-mail address, phone number, profile URL
-    /// or device id with this one.
+    /// or device id with this one, up to [`SHARED_IDENTIFIER_COUNT_CAP`].
     pub async fn earlier_reports_sharing_identifier(
         &self,
         report: ReportId,
     ) -> Result<u64, StoreError> {
+        // The count saturates at SHARED_IDENTIFIER_COUNT_CAP: past that the rule has long fired
+        // and counting further would visit every report of a very common value.
         let row = sqlx::query(
-            "SELECT COUNT(DISTINCT o.report_id) AS n FROM report_identifier i \
+            "SELECT COUNT(*) AS n FROM (SELECT DISTINCT o.report_id FROM report_identifier i \
              JOIN report_identifier o ON o.kind = i.kind AND o.value = i.value AND o.report_id < i.report_id \
-             WHERE i.report_id = $1 AND i.kind IN ('email', 'phone', 'profile_url', 'device')",
+             WHERE i.report_id = $1 AND i.kind IN ('email', 'phone', 'profile_url', 'device') LIMIT $2) AS t",
         )
         .bind(report.0)
+        .bind(SHARED_IDENTIFIER_COUNT_CAP)
         .fetch_one(&self.read)
         .await?;
         let n: i64 = row.try_get("n")?;
@@ -614,4 +586,104 @@ pub(crate) fn referral_from_row(row: &sqlx::any::AnyRow) -> Result<Referral, Sto
             None => Vec::new(),
         },
     })
+}
+
+/// Stores one routing run inside the caller's transaction (see [`Store::save_routing`]).
+async fn save_routing_in(
+    conn: &mut AnyConnection,
+    record: &RoutingRecord<'_>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let id = record.report_id.0;
+    let updated = sqlx::query("UPDATE report SET priority = $1, updated_at = $2 WHERE id = $3")
+        .bind(record.priority.priority.code())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound {
+            what: "report",
+            name: id.to_string(),
+        });
+    }
+    for table in [
+        "report_priority_rule",
+        "report_jurisdiction",
+        "report_routing",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE report_id = $1"))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for rule in &record.priority.fired {
+        sqlx::query(
+            "INSERT INTO report_priority_rule (report_id, rule, weight, facts) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(&rule.rule)
+        .bind(i64::from(rule.weight))
+        .bind(json(&rule.facts)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (rank, c) in record.assessment.candidates.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO report_jurisdiction (report_id, rank, country, confidence_milli, evidence) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(rank as i64)
+        .bind(&c.country)
+        .bind((c.confidence * 1000.0).round() as i64)
+        .bind(json(&c.evidence)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO report_routing (report_id, routed_at, score, unplaced, skipped) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(i64::from(record.priority.score))
+    .bind(json(&record.assessment.unplaced)?)
+    .bind(json(&record.skipped)?)
+    .execute(&mut *conn)
+    .await?;
+    let mut created = 0;
+    for r in record.referrals {
+        let done = sqlx::query(
+            "INSERT INTO referral (report_id, from_org, to_org, via_org, status, reason, created_at, due_at, route) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8) ON CONFLICT (report_id, to_org) DO NOTHING",
+        )
+        .bind(id)
+        .bind(r.from_org.0)
+        .bind(r.to_org.0)
+        .bind(r.via_org.map(|o| o.0))
+        .bind(&r.reason)
+        .bind(now)
+        .bind(r.due_at.map(micros))
+        .bind(json(&r.route)?)
+        .execute(&mut *conn)
+        .await?;
+        created += done.rows_affected();
+    }
+    audit::append_in(
+        &mut *conn,
+        &AuditEvent {
+            actor_user: None,
+            actor: record.actor.to_owned(),
+            action: "report.route".into(),
+            object_kind: "report".into(),
+            object_id: id.to_string(),
+            detail: format!(
+                "priority={} candidates={} new_referrals={created}",
+                record.priority.priority,
+                record.assessment.candidates.len()
+            ),
+        },
+    )
+    .await?;
+    Ok(())
 }

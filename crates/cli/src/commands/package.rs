@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use safeguard_domain::linking::KeyKind;
-use safeguard_engine::linking::{link_report, LinkConfig, NoPdq};
+use safeguard_engine::linking::{link_reports, LinkConfig, NoPdq};
 use safeguard_engine::packages::{
     build_package, load_or_create_signing_key, package_zip, parse_public_key, sign_file,
-    verify_file, NoOperators, PackageDocument,
+    verify_file, PackageDocument,
 };
+
+use safeguard_geo::Geolocator;
 
 use super::{runtime, GlobalArgs};
 
@@ -25,6 +27,10 @@ pub enum PackageCommand {
         /// Where to write the zip (the signature goes to FILE.sig).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// MMDB databases (GeoIP2/GeoLite2 ASN…) consulted before the bundled IP-to-ASN data to
+        /// name the network operator of each IP of the ISP requests (repeatable).
+        #[arg(long = "mmdb", value_name = "FILE")]
+        mmdb: Vec<PathBuf>,
     },
     /// Check a package file against its detached signature (FILE.sig) and the sender's key.
     Verify {
@@ -122,15 +128,20 @@ pub async fn package(global: GlobalArgs, cmd: PackageCommand) -> anyhow::Result<
                 }
             }
         }
-        PackageCommand::Build { to, output } => {
+        PackageCommand::Build { to, output, mmdb } => {
             let store = runtime::open_store(&global).await?;
             let (key, _) = load_or_create_signing_key(&signing_key_path(&global))?;
             let to_org = store.org_by_name(&to).await?;
             let Some(home) = store.home_org().await? else {
                 bail!("no hotline or coordinator organisation on this instance");
             };
-            let built =
-                build_package(&store, home.id, to_org.id, &NoOperators, &key, "cli").await?;
+            // ISP requests are grouped by the operator the geolocation data names.
+            let mut geo = Geolocator::builder().data_dir(&global.data_dir);
+            for path in mmdb {
+                geo = geo.mmdb(path);
+            }
+            let geo = geo.build().context("loading geolocation data")?;
+            let built = build_package(&store, home.id, to_org.id, &geo, &key, "cli").await?;
             let file = output.unwrap_or_else(|| PathBuf::from(format!("package-{}.zip", built.id)));
             write_signed(&file, &built.zip, &built.signature)?;
             println!(
@@ -189,12 +200,12 @@ pub async fn link(global: GlobalArgs, cmd: LinkCommand) -> anyhow::Result<ExitCo
                 if batch.is_empty() {
                     break;
                 }
-                for id in batch {
-                    links += link_report(&store, id, &config, &mut NoPdq)
-                        .await?
-                        .links
-                        .len();
-                    linked += 1;
+                // One transaction per 200 reports: the commit, not the work, dominates one by one.
+                for chunk in batch.chunks(200) {
+                    for outcome in link_reports(&store, chunk, &config, &mut NoPdq).await? {
+                        links += outcome.links.len();
+                        linked += 1;
+                    }
                 }
             }
             println!("linked {linked} reports, {links} new links");

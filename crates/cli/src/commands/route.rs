@@ -89,11 +89,22 @@ pub async fn run(global: GlobalArgs, args: RouteArgs) -> anyhow::Result<ExitCode
                 (store.clone(), geo.clone(), router.clone(), bar.clone());
             tasks.spawn(async move {
                 let mut failures = Vec::new();
-                for id in chunk {
-                    if let Err(e) = routing::route_report(&store, &geo, &router, id).await {
-                        failures.push(format!("report {id}: {e}"));
+                // 100 reports per transaction; a batch that fails is retried one by one so that
+                // the failure is reported against its report and the others are still routed.
+                for batch in chunk.chunks(100) {
+                    let reports: Vec<_> = batch.iter().map(|&id| (id, None)).collect();
+                    let now = time::OffsetDateTime::now_utc();
+                    if routing::route_reports_with(&store, &geo, &router, &reports, now)
+                        .await
+                        .is_err()
+                    {
+                        for &id in batch {
+                            if let Err(e) = routing::route_report(&store, &geo, &router, id).await {
+                                failures.push(format!("report {id}: {e}"));
+                            }
+                        }
                     }
-                    bar.inc(1);
+                    bar.inc(batch.len() as u64);
                 }
                 failures
             });
