@@ -165,9 +165,10 @@ mod tests {
         );
         assert!(!limiter.allow_at(ip, t0 + Duration::from_secs(9)));
         assert!(limiter.allow_at(ip, t0 + Duration::from_secs(21)));
-        // IPv4-mapped IPv6 is the same address.
+        // IPv4-mapped IPv6 is the same address: it takes the last whole token of that bucket.
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("ip");
-        assert!(!limiter.allow_at(mapped, t0 + Duration::from_secs(21)));
+        assert!(limiter.allow_at(mapped, t0 + Duration::from_secs(21)));
+        assert!(!limiter.allow_at(ip, t0 + Duration::from_secs(21)));
         // Once full again, an address is forgotten.
         limiter.forget_full(
             &mut limiter.buckets.lock().expect("lock"),

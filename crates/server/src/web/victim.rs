@@ -358,11 +358,19 @@ fn look_of(w: &safeguard_store::WellnessSettings, revealed: bool) -> ThumbnailLo
     }
 }
 
-/// `GET /victim/series/{id}/media/{entry}/thumbnail`: blurred, as the user's settings say.
+#[derive(Debug, Deserialize, Default)]
+pub struct ThumbQuery {
+    /// `large` for the marking view (still blurred).
+    size: Option<String>,
+}
+
+/// `GET /victim/series/{id}/media/{entry}/thumbnail[?size=large]`: blurred, as the user's
+/// settings say (`large`: three times the size, for marking regions).
 pub async fn thumbnail(
     State(state): State<AppState>,
     caller: WebCaller<perm::ViewMedia>,
     Path((id, entry)): Path<(i64, i64)>,
+    Query(q): Query<ThumbQuery>,
 ) -> Result<Response, WebError> {
     let m = vic::series_medium(
         &state.store,
@@ -376,9 +384,15 @@ pub async fn thumbnail(
         .store
         .wellness_settings(caller.user.principal.user)
         .await?;
+    let mut look = look_of(&w, false);
+    if q.size.as_deref() == Some("large") {
+        // Three times the size, three times the blur: no sharper than the grid's thumbnail.
+        look.max_px = w.thumbnail_px.saturating_mul(3);
+        look.blur = Some(w.blur_strength.saturating_mul(3));
+    }
     let picture = state
         .media
-        .thumbnail(&sha, look_of(&w, false))
+        .thumbnail(&sha, look)
         .await
         .map_err(media_failure)?;
     Ok(picture_response(picture))
