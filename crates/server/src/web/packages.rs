@@ -13,7 +13,7 @@ use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use safeguard_domain::account::{perm, Granted, OrgId, Permission};
 use safeguard_domain::report::ReportId;
-use safeguard_engine::packages::{html_report, NoOperators, PackageDocument};
+use safeguard_engine::packages::{html_report, PackageDocument};
 use safeguard_engine::{dissemination, package_flow};
 use safeguard_store::{Outcome, PackageState, StoredPackage};
 use serde::Deserialize;
@@ -230,14 +230,17 @@ pub async fn build(
     let key = state.signing_key.as_ref().ok_or_else(|| {
         WebError::BadRequest("this instance has no package signing key configured".into())
     })?;
-    let built = package_flow::build(
-        &state.store,
-        &form.caller.granted,
-        to,
-        &NoOperators,
-        key.as_ref(),
-    )
-    .await?;
+    // ISP requests are grouped by the network operator the bundled geolocation data names
+    // (packages are built rarely; loading the tables takes milliseconds).
+    let geo = tokio::task::spawn_blocking(safeguard_geo::Geolocator::bundled)
+        .await
+        .map_err(|_| WebError::Internal)?
+        .map_err(|e| {
+            tracing::error!(error = %e, "loading the bundled geolocation data");
+            WebError::Internal
+        })?;
+    let built =
+        package_flow::build(&state.store, &form.caller.granted, to, &geo, key.as_ref()).await?;
     Ok(Redirect::to(&format!("/packages/{}?done=built", built.id)))
 }
 
