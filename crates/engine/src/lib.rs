@@ -10,6 +10,7 @@ pub mod intake;
 pub mod known;
 pub mod linking;
 pub mod packages;
+pub mod pipeline;
 pub mod reports;
 pub mod routing;
 pub mod triage;

@@ -15,6 +15,7 @@ mod intake;
 mod known;
 mod linking;
 mod packages;
+mod pipeline;
 mod reports;
 mod routing;
 mod sessions;
@@ -39,6 +40,7 @@ pub use linking::{
     LinkSettings,
 };
 pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
+pub use pipeline::{BlobPdq, KnownWatermark};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
 pub use routing::{Job, NewReferral, Referral, RoutingRecord, StoredRouting, JOB_REPORT_FINISHED};
 pub use sessions::{SavedView, WebSession, WellnessSettings};

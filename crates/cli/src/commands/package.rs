@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use safeguard_domain::linking::KeyKind;
-use safeguard_engine::linking::{link_report, LinkConfig, NoPdq};
+use safeguard_engine::linking::LinkConfig;
 use safeguard_engine::packages::{
     build_package, load_or_create_signing_key, package_zip, parse_public_key, sign_file,
     verify_file, NoOperators, PackageDocument,
@@ -190,7 +190,8 @@ pub async fn link(global: GlobalArgs, cmd: LinkCommand) -> anyhow::Result<ExitCo
                     break;
                 }
                 for id in batch {
-                    links += link_report(&store, id, &config, &mut NoPdq)
+                    // With the files' own IP events and the PDQ groups the pipeline filed.
+                    links += safeguard_engine::pipeline::link_report_by_id(&store, id, &config)
                         .await?
                         .links
                         .len();

@@ -21,42 +21,64 @@ pub struct ServeArgs {
     /// Largest file accepted by the CyberTipline upload (`/ispws/upload`), in bytes.
     #[arg(long, env = "SAFEGUARD_MAX_UPLOAD", default_value_t = safeguard_engine::intake::DEFAULT_MAX_UPLOAD)]
     pub max_upload: u64,
-    /// Routing rule file: when given, a background worker routes finished reports
-    /// (`report.finished` jobs) every few seconds and re-reads the file when it changes.
+    /// Routing rule file: when given, the background pipeline also routes finished reports
+    /// (priority, candidates, referrals) and re-reads the file when it changes. Without it the
+    /// pipeline matches and links only.
     #[arg(long, env = "SAFEGUARD_ROUTING_RULES", value_name = "FILE")]
     pub rules: Option<std::path::PathBuf>,
+    /// Do not run the after-acknowledgement pipeline in this process (run `report.finished`
+    /// jobs elsewhere, e.g. in a separate worker process).
+    #[arg(long, env = "SAFEGUARD_NO_PIPELINE")]
+    pub no_pipeline: bool,
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
-    if let Some(path) = &args.rules {
-        spawn_routing_worker(&store, &global.data_dir, path)?;
-    }
     let vault = runtime::open_vault(&global.data_dir)?;
+    if !args.no_pipeline {
+        spawn_pipeline(&store, &vault, &global.data_dir, args.rules.as_deref()).await?;
+    }
     serve(store, vault, args.listen, None, args.max_upload).await
 }
 
-/// Starts the background worker that routes finished reports (`report.finished` jobs) every few
-/// seconds with the rules in `rules` (re-read when the file changes). It ends with the runtime;
-/// jobs left half-done are claimed again when their lease expires.
-pub fn spawn_routing_worker(
+/// Starts the after-acknowledgement pipeline (`engine::pipeline`) in the background: every
+/// `report.finished` job is matched against known material, routed with the rules in `rules`
+/// (when given; re-read when the file changes) and linked. The match index is loaded here,
+/// before the server accepts connections; it follows later imports by itself. Jobs left
+/// half-done at shutdown are claimed again when their lease expires.
+pub async fn spawn_pipeline(
     store: &Store,
+    vault: &Vault,
     data_dir: &std::path::Path,
-    rules: &std::path::Path,
+    rules: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
-    let rules = safeguard_engine::routing::RulesFile::load(rules)?;
-    let geo = safeguard_geo::Geolocator::builder()
-        .data_dir(data_dir)
-        .build()
-        .context("loading geolocation data")?;
-    tokio::spawn(safeguard_engine::routing::run_worker(
+    use safeguard_engine::pipeline::{Pipeline, PipelineConfig, RoutingSetup};
+    let routing = match rules {
+        Some(rules) => Some(RoutingSetup {
+            rules: Arc::new(safeguard_engine::routing::RulesFile::load(rules)?),
+            geolocator: Arc::new(
+                safeguard_geo::Geolocator::builder()
+                    .data_dir(data_dir)
+                    .build()
+                    .context("loading geolocation data")?,
+            ),
+        }),
+        None => None,
+    };
+    let pipeline = Pipeline::start(
         store.clone(),
-        Arc::new(geo),
-        Arc::new(rules),
-        std::time::Duration::from_secs(5),
-        std::future::pending(),
-    ));
+        vault.clone(),
+        routing,
+        PipelineConfig::default(),
+    )
+    .await
+    .context("starting the report pipeline (loading the match index)")?;
+    tracing::info!(
+        known_pdqs = pipeline.index().len(),
+        "report pipeline started"
+    );
+    tokio::spawn(Arc::new(pipeline).run(std::time::Duration::from_secs(1), std::future::pending()));
     Ok(())
 }
 
