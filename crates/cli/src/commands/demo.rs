@@ -58,7 +58,7 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
     if !rules.exists() {
         std::fs::write(&rules, EXAMPLE_RULES)?;
     }
-    serve::spawn_pipeline(&store, &vault, &global.data_dir, Some(&rules)).await?;
+    serve::spawn_pipeline(&store, &vault, &global.data_dir, Some(&rules))?;
     serve::serve(
         store,
         vault,

@@ -37,17 +37,17 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
     let store = runtime::open_store(&global).await?;
     let vault = runtime::open_vault(&global.data_dir)?;
     if !args.no_pipeline {
-        spawn_pipeline(&store, &vault, &global.data_dir, args.rules.as_deref()).await?;
+        spawn_pipeline(&store, &vault, &global.data_dir, args.rules.as_deref())?;
     }
     serve(store, vault, args.listen, None, args.max_upload).await
 }
 
 /// Starts the after-acknowledgement pipeline (`engine::pipeline`) in the background: every
 /// `report.finished` job is matched against known material, routed with the rules in `rules`
-/// (when given; re-read when the file changes) and linked. The match index is loaded here,
-/// before the server accepts connections; it follows later imports by itself. Jobs left
-/// half-done at shutdown are claimed again when their lease expires.
-pub async fn spawn_pipeline(
+/// (when given; re-read when the file changes) and linked. The rules and geolocation data are
+/// checked here; the match index loads in the background and then follows later imports by
+/// itself. Jobs left half-done at shutdown are claimed again when their lease expires.
+pub fn spawn_pipeline(
     store: &Store,
     vault: &Vault,
     data_dir: &std::path::Path,
@@ -66,19 +66,34 @@ pub async fn spawn_pipeline(
         }),
         None => None,
     };
-    let pipeline = Pipeline::start(
-        store.clone(),
-        vault.clone(),
-        routing,
-        PipelineConfig::default(),
-    )
-    .await
-    .context("starting the report pipeline (loading the match index)")?;
-    tracing::info!(
-        known_pdqs = pipeline.index().len(),
-        "report pipeline started"
-    );
-    tokio::spawn(Arc::new(pipeline).run(std::time::Duration::from_secs(1), std::future::pending()));
+    // The match index loads in the background (minutes for millions of hashes): the server
+    // answers meanwhile and jobs wait in the queue. A failed start is retried.
+    let (store, vault) = (store.clone(), vault.clone());
+    tokio::spawn(async move {
+        let pipeline = loop {
+            match Pipeline::start(
+                store.clone(),
+                vault.clone(),
+                routing.clone(),
+                PipelineConfig::default(),
+            )
+            .await
+            {
+                Ok(p) => break p,
+                Err(e) => {
+                    tracing::error!(error = %e, "the report pipeline did not start; retrying in 30 s");
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                }
+            }
+        };
+        tracing::info!(
+            known_pdqs = pipeline.index().len(),
+            "report pipeline started"
+        );
+        Arc::new(pipeline)
+            .run(std::time::Duration::from_secs(1), std::future::pending())
+            .await;
+    });
     Ok(())
 }
 
