@@ -12,6 +12,7 @@ pub mod known;
 pub mod linking;
 pub mod package_flow;
 pub mod packages;
+pub mod pipeline;
 pub mod reports;
 pub mod routing;
 pub mod series_media;

@@ -64,6 +64,80 @@ pub(crate) async fn append_in(
     Ok(entry)
 }
 
+/// The chain head held for a batch of appends inside one transaction (the intake's group
+/// commit): the head row is locked and read once, each entry costs one INSERT, and the head is
+/// written once at the end. A caller that rolls an entry back (a savepoint) restores the cursor
+/// it copied before.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuditCursor {
+    seq: i64,
+    hash: [u8; 32],
+    moved: bool,
+}
+
+impl AuditCursor {
+    /// Locks and reads the head (see [`append_in`] for the lock).
+    pub(crate) async fn lock(conn: &mut AnyConnection) -> Result<Self, StoreError> {
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .execute(&mut *conn)
+            .await?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(Self {
+            seq: head.try_get("seq")?,
+            hash: hash32(head.try_get("hash")?, "audit head hash")?,
+            moved: false,
+        })
+    }
+
+    /// Appends `event` after the cursor's head.
+    pub(crate) async fn append(
+        &mut self,
+        conn: &mut AnyConnection,
+        event: &AuditEvent,
+    ) -> Result<AuditEntry, StoreError> {
+        let entry = audit::chain(self.seq, self.hash, now_micros(), event.clone());
+        insert_entry(conn, &entry).await?;
+        self.seq = entry.seq;
+        self.hash = entry.hash;
+        self.moved = true;
+        Ok(entry)
+    }
+
+    /// Writes the head back (when anything was appended).
+    pub(crate) async fn store(self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        if self.moved {
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(self.seq)
+                .bind(self.hash.to_vec())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+async fn insert_entry(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at_micros, actor_user, actor, action, object_kind, object_id, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(entry.seq)
+    .bind(entry.at_micros)
+    .bind(entry.event.actor_user)
+    .bind(&entry.event.actor)
+    .bind(&entry.event.action)
+    .bind(&entry.event.object_kind)
+    .bind(&entry.event.object_id)
+    .bind(&entry.event.detail)
+    .bind(entry.prev_hash.to_vec())
+    .bind(entry.hash.to_vec())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
         seq: row.try_get("seq")?,

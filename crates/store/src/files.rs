@@ -7,11 +7,12 @@
 use safeguard_domain::audit::AuditEvent;
 use safeguard_domain::digest::{FileDigests, Md5, Sha1, Sha256};
 use safeguard_domain::report::{
-    FileAnnotation, FileRelevance, IndustryClassification, ReportFile, ReportId,
+    CaptureEvent, FileAnnotation, FileRelevance, IndustryClassification, IpEvent, ReportFile,
+    ReportId,
 };
 use sqlx::{AnyConnection, Row};
 
-use crate::time_codec::{now_micros, read_flag};
+use crate::time_codec::{from_micros, now_micros, read_flag, with_offset};
 use crate::{audit, Store, StoreError};
 
 /// A file to attach to a report, already stored in the vault.
@@ -200,9 +201,17 @@ pub(crate) async fn load_files(
     .bind(report.0)
     .fetch_all(&mut *conn)
     .await?;
+    // The files' own IP capture events (fileDetails ipCaptureEvent), one query for the report.
+    let mut ip_rows = file_ip_events(conn, report).await?.into_iter().peekable();
     let mut files = Vec::with_capacity(rows.len());
     for r in rows {
         let row_id: i64 = r.try_get("id")?;
+        let mut ip_events = Vec::new();
+        while let Some((file_row, event)) = ip_rows.next_if(|(file_row, _)| *file_row <= row_id) {
+            if file_row == row_id {
+                ip_events.push(event);
+            }
+        }
         let annotations = sqlx::query(
             "SELECT annotation FROM file_annotation WHERE file_row_id = $1 ORDER BY annotation",
         )
@@ -239,8 +248,54 @@ pub(crate) async fn load_files(
                 .transpose()?,
             annotations,
             location: r.try_get("location")?,
-            ip_events: Vec::new(),
+            ip_events,
         });
     }
     Ok(files)
+}
+
+/// `(file row id, event)` of every IP event given in a report's file details, by file row and
+/// position.
+async fn file_ip_events(
+    conn: &mut AnyConnection,
+    report: ReportId,
+) -> Result<Vec<(i64, IpEvent)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT file_row_id, value, event, event_at, event_offset, port, possible_proxy FROM report_identifier \
+         WHERE report_id = $1 AND file_row_id IS NOT NULL AND kind = 'ip' ORDER BY file_row_id, position",
+    )
+    .bind(report.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let value: String = r.try_get("value")?;
+            let event: Option<String> = r.try_get("event")?;
+            let at = match (
+                r.try_get::<Option<i64>, _>("event_at")?,
+                r.try_get::<Option<i64>, _>("event_offset")?,
+            ) {
+                (Some(at), Some(offset)) => Some(with_offset(at, offset)?),
+                (Some(at), None) => Some(from_micros(at)?),
+                _ => None,
+            };
+            Ok((
+                r.try_get("file_row_id")?,
+                IpEvent {
+                    ip: value
+                        .parse()
+                        .map_err(|e| StoreError::corrupt(format!("ip {value:?}: {e}")))?,
+                    event: event
+                        .map(|e| e.parse::<CaptureEvent>().map_err(StoreError::corrupt))
+                        .transpose()?,
+                    at,
+                    port: r
+                        .try_get::<Option<i64>, _>("port")?
+                        .map(|p| u16::try_from(p).map_err(StoreError::corrupt))
+                        .transpose()?,
+                    possible_proxy: read_flag(r.try_get("possible_proxy")?),
+                },
+            ))
+        })
+        .collect()
 }

@@ -149,12 +149,17 @@ impl Store {
         ops: &[IntakeOp],
     ) -> Result<Vec<Result<IntakeOutcome, StoreError>>, StoreError> {
         let mut tx = self.write.begin().await?;
+        // The audit chain's head is read once and written once per batch; each operation's
+        // entry is one INSERT. A rolled-back operation gives its place in the chain back.
+        let mut cursor = audit::AuditCursor::lock(&mut tx).await?;
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
+            let before = cursor;
             let mut sp = tx.begin().await?;
-            match apply(&mut sp, op).await {
+            match apply(&mut sp, op, &mut cursor).await {
                 Ok(IntakeOutcome::Refused(why)) => {
                     sp.rollback().await?;
+                    cursor = before;
                     results.push(Ok(IntakeOutcome::Refused(why)));
                 }
                 Ok(outcome) => {
@@ -163,10 +168,12 @@ impl Store {
                 }
                 Err(e) => {
                     sp.rollback().await?;
+                    cursor = before;
                     results.push(Err(e));
                 }
             }
         }
+        cursor.store(&mut tx).await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -362,7 +369,11 @@ async fn diagnose(
     })
 }
 
-async fn apply(conn: &mut AnyConnection, op: &IntakeOp) -> Result<IntakeOutcome, StoreError> {
+async fn apply(
+    conn: &mut AnyConnection,
+    op: &IntakeOp,
+    audit: &mut audit::AuditCursor,
+) -> Result<IntakeOutcome, StoreError> {
     match op {
         IntakeOp::Open(sub) => {
             let at = micros(sub.at);
@@ -383,17 +394,18 @@ async fn apply(conn: &mut AnyConnection, op: &IntakeOp) -> Result<IntakeOutcome,
                 .bind(id.0)
                 .execute(&mut *conn)
                 .await?;
-            audit::append_in(
-                conn,
-                &event(
-                    &sub.actor,
-                    "report.open",
-                    "report",
-                    id.0.to_string(),
-                    "source=cybertipline".into(),
-                ),
-            )
-            .await?;
+            audit
+                .append(
+                    conn,
+                    &event(
+                        &sub.actor,
+                        "report.open",
+                        "report",
+                        id.0.to_string(),
+                        "source=cybertipline".into(),
+                    ),
+                )
+                .await?;
             Ok(IntakeOutcome::Opened(id))
         }
         IntakeOp::Attach {
@@ -432,17 +444,18 @@ async fn apply(conn: &mut AnyConnection, op: &IntakeOp) -> Result<IntakeOutcome,
             .bind(at)
             .execute(&mut *conn)
             .await?;
-            audit::append_in(
-                conn,
-                &event(
-                    actor,
-                    "file.attach",
-                    "file",
-                    file_id.clone(),
-                    format!("report={report} sha256={}", digests.sha256),
-                ),
-            )
-            .await?;
+            audit
+                .append(
+                    conn,
+                    &event(
+                        actor,
+                        "file.attach",
+                        "file",
+                        file_id.clone(),
+                        format!("report={report} sha256={}", digests.sha256),
+                    ),
+                )
+                .await?;
             Ok(IntakeOutcome::Attached)
         }
         IntakeOp::Details {
@@ -522,17 +535,18 @@ async fn apply(conn: &mut AnyConnection, op: &IntakeOp) -> Result<IntakeOutcome,
                 .execute(&mut *conn)
                 .await?;
             }
-            audit::append_in(
-                conn,
-                &event(
-                    actor,
-                    "file.details",
-                    "file",
-                    file_id.clone(),
-                    format!("report={report}"),
-                ),
-            )
-            .await?;
+            audit
+                .append(
+                    conn,
+                    &event(
+                        actor,
+                        "file.details",
+                        "file",
+                        file_id.clone(),
+                        format!("report={report}"),
+                    ),
+                )
+                .await?;
             Ok(IntakeOutcome::DetailsStored)
         }
         IntakeOp::Finish { actor, report, at } => {
@@ -583,17 +597,18 @@ async fn apply(conn: &mut AnyConnection, op: &IntakeOp) -> Result<IntakeOutcome,
             .bind(at)
             .execute(&mut *conn)
             .await?;
-            audit::append_in(
-                conn,
-                &event(
-                    actor,
-                    "report.finish",
-                    "report",
-                    report.0.to_string(),
-                    format!("files={}", files.len()),
-                ),
-            )
-            .await?;
+            audit
+                .append(
+                    conn,
+                    &event(
+                        actor,
+                        "report.finish",
+                        "report",
+                        report.0.to_string(),
+                        format!("files={}", files.len()),
+                    ),
+                )
+                .await?;
             Ok(IntakeOutcome::Finished(files))
         }
         IntakeOp::Retract { actor, report, at } => {
@@ -612,17 +627,18 @@ async fn apply(conn: &mut AnyConnection, op: &IntakeOp) -> Result<IntakeOutcome,
                     diagnose(conn, actor, *report).await?,
                 ));
             }
-            audit::append_in(
-                conn,
-                &event(
-                    actor,
-                    "report.retract",
-                    "report",
-                    report.0.to_string(),
-                    String::new(),
-                ),
-            )
-            .await?;
+            audit
+                .append(
+                    conn,
+                    &event(
+                        actor,
+                        "report.retract",
+                        "report",
+                        report.0.to_string(),
+                        String::new(),
+                    ),
+                )
+                .await?;
             Ok(IntakeOutcome::Retracted)
         }
     }

@@ -18,6 +18,7 @@ mod linking;
 mod neighbours;
 mod package_flow;
 mod packages;
+mod pipeline;
 mod reports;
 mod routing;
 mod sessions;
@@ -49,6 +50,7 @@ pub use linking::{
 pub use neighbours::SharedIdentifier;
 pub use package_flow::{PackageListItem, PackageStatistics, RecordedOutcome, ReferralGroup};
 pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
+pub use pipeline::{BlobPdq, KnownWatermark};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
 pub use routing::{
     Job, JobCount, NewReferral, Referral, RetryPolicy, RoutingRecord, StoredRouting,

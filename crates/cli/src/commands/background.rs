@@ -1,5 +1,5 @@
 //! The background work of a node, shared by `safeguard serve` and `safeguard worker`: the job
-//! queue workers (routing today) and the federation worker. Several nodes on one PostgreSQL
+//! queue workers (the after-acknowledgement pipeline) and the federation worker. Several nodes on one PostgreSQL
 //! database each run them; the queue hands every job to one node at a time.
 
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use safeguard_federation::{Federation, FederationConfig};
 use safeguard_store::Store;
+use safeguard_vault::Vault;
 
 use super::GlobalArgs;
 
@@ -40,16 +41,19 @@ pub async fn load_federation(
     Ok(federation)
 }
 
-/// Starts the node's background work: the routing worker when `rules` is given, the federation
-/// worker when a federation file is. Returns the federation for the HTTP server.
+/// Starts the node's background work: the after-acknowledgement pipeline (matching, routing
+/// when `rules` is given, linking) unless `pipeline` is false, and the federation worker when a
+/// federation file is given. Returns the federation for the HTTP server.
 pub async fn spawn_background(
     global: &GlobalArgs,
     store: &Store,
+    vault: &Vault,
     rules: Option<&Path>,
     args: &BackgroundArgs,
+    pipeline: bool,
 ) -> anyhow::Result<Option<Federation>> {
-    if let Some(rules) = rules {
-        spawn_job_workers(store, &global.data_dir, rules, args.job_lease_secs)?;
+    if pipeline {
+        spawn_pipeline(store, vault, &global.data_dir, rules, args.job_lease_secs)?;
     }
     let Some(file) = &args.federation else {
         return Ok(None);
@@ -63,27 +67,59 @@ pub async fn spawn_background(
     Ok(Some(federation))
 }
 
-/// Starts the job-queue workers of this node (today: routing finished reports with the rules in
-/// `rules`, re-read when the file changes). Jobs left half-done by a node that died are claimed
+/// Starts the after-acknowledgement pipeline (`engine::pipeline`) in the background: every
+/// `report.finished` job is matched against known material, routed with the rules in `rules`
+/// (when given; re-read when the file changes) and linked. The rules and geolocation data are
+/// checked here; the match index loads in the background and then follows later imports by
+/// itself. Jobs are leased to this node for `lease_secs`: those of a node that died are claimed
 /// again when their lease expires.
-pub fn spawn_job_workers(
+pub fn spawn_pipeline(
     store: &Store,
+    vault: &Vault,
     data_dir: &Path,
-    rules: &Path,
+    rules: Option<&Path>,
     lease_secs: u32,
 ) -> anyhow::Result<()> {
-    let rules = safeguard_engine::routing::RulesFile::load(rules)?;
-    let geo = safeguard_geo::Geolocator::builder()
-        .data_dir(data_dir)
-        .build()
-        .context("loading geolocation data")?;
-    tokio::spawn(safeguard_engine::routing::run_worker_leased(
-        store.clone(),
-        Arc::new(geo),
-        Arc::new(rules),
-        std::time::Duration::from_secs(1),
-        time::Duration::seconds(i64::from(lease_secs.max(1))),
-        std::future::pending(),
-    ));
+    use safeguard_engine::pipeline::{Pipeline, PipelineConfig, RoutingSetup};
+    let routing = match rules {
+        Some(rules) => Some(RoutingSetup {
+            rules: Arc::new(safeguard_engine::routing::RulesFile::load(rules)?),
+            geolocator: Arc::new(
+                safeguard_geo::Geolocator::builder()
+                    .data_dir(data_dir)
+                    .build()
+                    .context("loading geolocation data")?,
+            ),
+        }),
+        None => None,
+    };
+    let config = PipelineConfig {
+        batch: 20,
+        lease: time::Duration::seconds(i64::from(lease_secs.max(1))),
+        ..PipelineConfig::default()
+    };
+    // The match index loads in the background (minutes for millions of hashes): the server
+    // answers meanwhile and jobs wait in the queue. A failed start is retried.
+    let (store, vault) = (store.clone(), vault.clone());
+    tokio::spawn(async move {
+        let pipeline = loop {
+            match Pipeline::start(store.clone(), vault.clone(), routing.clone(), config.clone())
+                .await
+            {
+                Ok(p) => break p,
+                Err(e) => {
+                    tracing::error!(error = %e, "the report pipeline did not start; retrying in 30 s");
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                }
+            }
+        };
+        tracing::info!(
+            known_pdqs = pipeline.index().len(),
+            "report pipeline started"
+        );
+        Arc::new(pipeline)
+            .run(std::time::Duration::from_secs(1), std::future::pending())
+            .await;
+    });
     Ok(())
 }

@@ -62,7 +62,7 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
     if !rules.exists() {
         std::fs::write(&rules, EXAMPLE_RULES)?;
     }
-    serve::spawn_routing_worker(&store, &global.data_dir, &rules)?;
+    super::background::spawn_pipeline(&store, &vault, &global.data_dir, Some(&rules), 300)?;
     serve::serve(
         store,
         vault,

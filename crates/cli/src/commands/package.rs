@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use safeguard_domain::linking::KeyKind;
-use safeguard_engine::linking::{link_reports, LinkConfig, NoPdq};
+use safeguard_engine::linking::LinkConfig;
 use safeguard_engine::packages::{
     build_package, load_or_create_signing_key, package_zip, parse_public_key, sign_file,
     verify_file, PackageDocument,
@@ -200,12 +200,13 @@ pub async fn link(global: GlobalArgs, cmd: LinkCommand) -> anyhow::Result<ExitCo
                 if batch.is_empty() {
                     break;
                 }
-                // One transaction per 200 reports: the commit, not the work, dominates one by one.
-                for chunk in batch.chunks(200) {
-                    for outcome in link_reports(&store, chunk, &config, &mut NoPdq).await? {
-                        links += outcome.links.len();
-                        linked += 1;
-                    }
+                for id in batch {
+                    // With the files' own IP events and the PDQ groups the pipeline filed.
+                    links += safeguard_engine::pipeline::link_report_by_id(&store, id, &config)
+                        .await?
+                        .links
+                        .len();
+                    linked += 1;
                 }
             }
             println!("linked {linked} reports, {links} new links");

@@ -21,8 +21,9 @@ pub struct ServeArgs {
     /// Largest file accepted by the CyberTipline upload (`/ispws/upload`), in bytes.
     #[arg(long, env = "SAFEGUARD_MAX_UPLOAD", default_value_t = safeguard_engine::intake::DEFAULT_MAX_UPLOAD)]
     pub max_upload: u64,
-    /// Routing rule file: when given, a background worker routes finished reports
-    /// (`report.finished` jobs) every few seconds and re-reads the file when it changes.
+    /// Routing rule file: when given, the background pipeline also routes finished reports
+    /// (priority, candidates, referrals) and re-reads the file when it changes. Without it the
+    /// pipeline matches and links only.
     #[arg(long, env = "SAFEGUARD_ROUTING_RULES", value_name = "FILE")]
     pub rules: Option<std::path::PathBuf>,
     /// Also serve the public "Trace an Object" site on this address (its own listener and
@@ -31,19 +32,25 @@ pub struct ServeArgs {
     pub public_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub background: super::background::BackgroundArgs,
+    /// Do not run the after-acknowledgement pipeline in this process (run `report.finished`
+    /// jobs elsewhere, e.g. in a separate worker process).
+    #[arg(long, env = "SAFEGUARD_NO_PIPELINE")]
+    pub no_pipeline: bool,
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
+    let vault = runtime::open_vault(&global.data_dir)?;
     let federation = super::background::spawn_background(
         &global,
         &store,
+        &vault,
         args.rules.as_deref(),
         &args.background,
+        !args.no_pipeline,
     )
     .await?;
-    let vault = runtime::open_vault(&global.data_dir)?;
     serve_with(
         store,
         vault,
@@ -55,17 +62,6 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         federation,
     )
     .await
-}
-
-/// Starts the background worker that routes finished reports (`report.finished` jobs) every few
-/// seconds with the rules in `rules` (re-read when the file changes). It ends with the runtime;
-/// jobs left half-done are claimed again when their lease expires.
-pub fn spawn_routing_worker(
-    store: &Store,
-    data_dir: &std::path::Path,
-    rules: &std::path::Path,
-) -> anyhow::Result<()> {
-    super::background::spawn_job_workers(store, data_dir, rules, 300)
 }
 
 /// Serves until SIGINT or SIGTERM. `banner` is printed after the address.

@@ -8,7 +8,8 @@ use super::{runtime, GlobalArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct WorkerArgs {
-    /// Routing rule file: route finished reports (`report.finished` jobs).
+    /// Routing rule file: the pipeline also routes finished reports (without it, it matches and
+    /// links only).
     #[arg(long, env = "SAFEGUARD_ROUTING_RULES", value_name = "FILE")]
     pub rules: Option<PathBuf>,
     #[command(flatten)]
@@ -18,11 +19,17 @@ pub struct WorkerArgs {
 /// Runs the node's background work until SIGINT or SIGTERM.
 pub async fn run(global: GlobalArgs, args: WorkerArgs) -> anyhow::Result<ExitCode> {
     runtime::init_logging("info,sqlx=warn");
-    if args.rules.is_none() && args.background.federation.is_none() {
-        anyhow::bail!("nothing to run: give --rules FILE and/or --federation FILE");
-    }
     let store = runtime::open_store(&global).await?;
-    spawn_background(&global, &store, args.rules.as_deref(), &args.background).await?;
+    let vault = runtime::open_vault(&global.data_dir)?;
+    spawn_background(
+        &global,
+        &store,
+        &vault,
+        args.rules.as_deref(),
+        &args.background,
+        true,
+    )
+    .await?;
     println!("Safeguard worker running (pid {})", std::process::id());
     use std::io::Write as _;
     std::io::stdout().flush()?;

@@ -26,6 +26,9 @@ use crate::EngineError;
 pub use committer::Committer;
 pub use credentials::CredentialCache;
 
+/// How long the receiving organisation is remembered by the intake.
+pub const HOME_ORG_TTL: Duration = Duration::from_secs(60);
+
 /// Default cap on one uploaded file (1 GiB).
 pub const DEFAULT_MAX_UPLOAD: u64 = 1024 * 1024 * 1024;
 
@@ -125,6 +128,9 @@ pub struct Intake {
     vault: Arc<Vault>,
     committer: Committer,
     credentials: CredentialCache,
+    /// The receiving organisation of reporting companies' reports, remembered briefly (one
+    /// query per submit otherwise).
+    home_org: std::sync::Mutex<Option<(safeguard_domain::account::OrgId, std::time::Instant)>>,
 }
 
 /// A reporter account proven by its password (only role `reporter` may use the intake).
@@ -151,6 +157,7 @@ impl Intake {
         Self {
             committer: Committer::spawn(store.clone(), committer::DEFAULT_MAX_BATCH),
             credentials: CredentialCache::new(Duration::from_secs(60)),
+            home_org: std::sync::Mutex::new(None),
             store,
             vault,
         }
@@ -199,9 +206,7 @@ impl Intake {
         let report =
             cybertipline::to_new_report(&wire_report).map_err(|e| IntakeError::invalid(&e))?;
         report.validate(now).map_err(|e| IntakeError::invalid(&e))?;
-        let holder = crate::reports::receiving_org(&self.store, who.principal())
-            .await
-            .map_err(IntakeError::internal)?;
+        let holder = self.receiving_org(who).await?;
         let op = IntakeOp::Open(Box::new(OwnedSubmission {
             actor: who.actor(),
             holder_org: holder,
@@ -215,6 +220,30 @@ impl Intake {
             IntakeOutcome::Refused(r) => Err(IntakeError::refused(&r)),
             other => Err(IntakeError::internal(format!("unexpected {other:?}"))),
         }
+    }
+
+    /// [`crate::reports::receiving_org`], with the instance's home organisation remembered for
+    /// [`HOME_ORG_TTL`] (it changes only when organisations are created).
+    async fn receiving_org(
+        &self,
+        who: &Reporter,
+    ) -> Result<safeguard_domain::account::OrgId, IntakeError> {
+        if who.principal().org_kind == safeguard_domain::account::OrgKind::Reporter {
+            let cached = *self.home_org.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((org, at)) = cached {
+                if at.elapsed() < HOME_ORG_TTL {
+                    return Ok(org);
+                }
+            }
+        }
+        let org = crate::reports::receiving_org(&self.store, who.principal())
+            .await
+            .map_err(IntakeError::internal)?;
+        if who.principal().org_kind == safeguard_domain::account::OrgKind::Reporter {
+            *self.home_org.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((org, std::time::Instant::now()));
+        }
+        Ok(org)
     }
 
     /// Whether `who` may add to report `id` now (checked before streaming an upload).
