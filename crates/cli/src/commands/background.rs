@@ -103,8 +103,13 @@ pub fn spawn_pipeline(
     let (store, vault) = (store.clone(), vault.clone());
     tokio::spawn(async move {
         let pipeline = loop {
-            match Pipeline::start(store.clone(), vault.clone(), routing.clone(), config.clone())
-                .await
+            match Pipeline::start(
+                store.clone(),
+                vault.clone(),
+                routing.clone(),
+                config.clone(),
+            )
+            .await
             {
                 Ok(p) => break p,
                 Err(e) => {
