@@ -29,8 +29,11 @@ use tokio::io::AsyncReadExt as _;
 /// The fixed "now" of every validation, so that a run is reproducible.
 pub const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
+/// A target's body: takes the fuzzer's bytes, panics on a bug.
+pub type Target = fn(&[u8]);
+
 /// The targets, by the name of their `fuzz/fuzz_targets/*.rs` file and corpus directory.
-pub const TARGETS: [(&str, fn(&[u8])); 9] = [
+pub const TARGETS: [(&str, Target); 9] = [
     ("cybertipline_report", cybertipline_report),
     ("cybertipline_file_details", cybertipline_file_details),
     ("ispws_upload", ispws_upload),
