@@ -68,7 +68,19 @@ pub fn load_or_create_signing_key(path: &Path) -> Result<(SigningKey, bool), Pac
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
+            remove_stale_temp_keys(path);
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
+            // Written whole to a temporary file, then linked to its name (never replacing a
+            // key another process created meanwhile): a crash (kill -9, power loss) leaves
+            // either no key file or a complete one, never an empty key that would fail every
+            // later start.
+            let mut temp_name = path.as_os_str().to_owned();
+            temp_name.push(format!(
+                ".tmp-{}-{:016x}",
+                std::process::id(),
+                rand::random::<u64>()
+            ));
+            let temp = std::path::PathBuf::from(temp_name);
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -76,13 +88,47 @@ pub fn load_or_create_signing_key(path: &Path) -> Result<(SigningKey, bool), Pac
                 use std::os::unix::fs::OpenOptionsExt;
                 options.mode(0o600);
             }
-            let mut file = options.open(path)?;
-            file.write_all(hex::encode(key.to_bytes()).as_bytes())?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            Ok((key, true))
+            let written = (|| {
+                let mut file = options.open(&temp)?;
+                file.write_all(hex::encode(key.to_bytes()).as_bytes())?;
+                file.write_all(b"\n")?;
+                file.sync_all()?;
+                std::fs::hard_link(&temp, path)
+            })();
+            let _ = std::fs::remove_file(&temp);
+            match written {
+                Ok(()) => {
+                    if let Some(dir) = path.parent() {
+                        std::fs::File::open(dir)?.sync_all()?;
+                    }
+                    Ok((key, true))
+                }
+                // Another process created it first: use that one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load_or_create_signing_key(path)
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Err(e) => Err(key_err(e.to_string())),
+    }
+}
+
+/// Removes the temporary files a creation interrupted by a crash left beside the key file
+/// (they hold a key that was never used).
+fn remove_stale_temp_keys(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let mut prefix = name.to_owned();
+    prefix.push(".tmp-");
+    let prefix = prefix.to_string_lossy().into_owned();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
@@ -590,6 +636,15 @@ async fn build_package_inner(
     };
     let manifest = serde_json::to_value(&document)
         .map_err(|e| EngineError::Conflict(format!("package document: {e}")))?;
+    // The file is made before the row, and its hash stored with it in one transaction: a
+    // crash (kill -9) leaves either no package or a complete one whose file can be exported
+    // again byte for byte (`safeguard package export`).
+    let zip =
+        package_zip(&document).map_err(|e| EngineError::Conflict(format!("package file: {e}")))?;
+    let sha: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&zip).into()
+    };
     let id = store
         .insert_package_for_referrals(
             &document.package_uid,
@@ -597,17 +652,11 @@ async fn build_package_inner(
             to_org,
             &manifest,
             total,
+            Some(&sha),
             actor,
             referral_ids,
         )
         .await?;
-    let zip =
-        package_zip(&document).map_err(|e| EngineError::Conflict(format!("package file: {e}")))?;
-    let sha: [u8; 32] = {
-        use sha2::Digest;
-        sha2::Sha256::digest(&zip).into()
-    };
-    store.set_package_file(id, &sha).await?;
     let signature = sign_file(key, &zip);
     Ok(BuiltPackage {
         id,

@@ -148,8 +148,9 @@ impl Store {
         referral_from_row(&row)
     }
 
-    /// Stores a new draft package carrying `referrals`, in one transaction. Fails (writing
-    /// nothing) when one of them is already in another package.
+    /// Stores a new draft package carrying `referrals`, with the SHA-256 of its file, in one
+    /// transaction (a crash never leaves a package without the hash of the file it was built
+    /// as). Fails (writing nothing) when one of the referrals is already in another package.
     #[expect(clippy::too_many_arguments, reason = "one row and its relations")]
     pub async fn insert_package_for_referrals(
         &self,
@@ -158,14 +159,15 @@ impl Store {
         to: OrgId,
         manifest: &serde_json::Value,
         isp_cost_cents: i64,
+        file_sha256: Option<&[u8; 32]>,
         actor: &str,
         referrals: &[i64],
     ) -> Result<i64, StoreError> {
         let now = now_micros();
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(
-            "INSERT INTO package (uid, from_org, to_org, state, manifest, isp_cost_cents, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $6) RETURNING id",
+            "INSERT INTO package (uid, from_org, to_org, state, manifest, isp_cost_cents, created_at, updated_at, file_sha256) \
+             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $6, $7) RETURNING id",
         )
         .bind(uid)
         .bind(from.0)
@@ -173,6 +175,7 @@ impl Store {
         .bind(manifest.to_string())
         .bind(isp_cost_cents)
         .bind(now)
+        .bind(file_sha256.map(|s| s.to_vec()))
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;

@@ -136,11 +136,28 @@ impl Store {
         isp_cost_cents: i64,
         actor: &str,
     ) -> Result<i64, StoreError> {
+        self.insert_package_with_file(uid, from, to, manifest, isp_cost_cents, None, actor)
+            .await
+    }
+
+    /// Stores a new draft package together with the SHA-256 of its file, in one transaction:
+    /// a crash never leaves a package without the hash of the file it was built as.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_package_with_file(
+        &self,
+        uid: &str,
+        from: OrgId,
+        to: OrgId,
+        manifest: &serde_json::Value,
+        isp_cost_cents: i64,
+        file_sha256: Option<&[u8; 32]>,
+        actor: &str,
+    ) -> Result<i64, StoreError> {
         let now = now_micros();
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(
-            "INSERT INTO package (uid, from_org, to_org, state, manifest, isp_cost_cents, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $6) RETURNING id",
+            "INSERT INTO package (uid, from_org, to_org, state, manifest, isp_cost_cents, created_at, updated_at, file_sha256) \
+             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $6, $7) RETURNING id",
         )
         .bind(uid)
         .bind(from.0)
@@ -148,6 +165,7 @@ impl Store {
         .bind(manifest.to_string())
         .bind(isp_cost_cents)
         .bind(now)
+        .bind(file_sha256.map(|s| s.to_vec()))
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;

@@ -92,10 +92,37 @@ fn sig_path(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Writes the package and then its signature, each whole or not at all (a temporary file,
+/// flushed to disk, renamed over the name): after a crash the file is either absent, the
+/// previous one, or complete; a package and a signature that do not belong together fail
+/// `package verify`, they are never silently wrong.
 fn write_signed(file: &Path, zip: &[u8], signature: &str) -> anyhow::Result<()> {
-    std::fs::write(file, zip).with_context(|| format!("writing {}", file.display()))?;
-    let sig = sig_path(file);
-    std::fs::write(&sig, signature).with_context(|| format!("writing {}", sig.display()))?;
+    write_atomically(file, zip)?;
+    write_atomically(&sig_path(file), signature.as_bytes())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut temp_name = path.as_os_str().to_owned();
+    temp_name.push(format!(".tmp-{}", std::process::id()));
+    let temp = PathBuf::from(temp_name);
+    let written = (|| {
+        let mut f = std::fs::File::create(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.with_context(|| format!("writing {}", path.display()))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
     Ok(())
 }
 

@@ -274,9 +274,9 @@ fn malformed_multipart(e: impl std::fmt::Display) -> IspwsError {
 }
 
 /// The `id` of a /finish or /retract form: multipart or urlencoded (or `?id=`).
-async fn form_id(state: &AppState, req: Request) -> Result<ReportId, IspwsError> {
+async fn form_id(req: Request) -> Result<ReportId, IspwsError> {
     if is_multipart(&req) {
-        let mut form = Multipart::from_request(req, state)
+        let mut form = Multipart::from_request(req, &())
             .await
             .map_err(|e| IspwsError::new(ResponseCode::InvalidRequest, &e.body_text()))?;
         let mut id = None;
@@ -300,23 +300,41 @@ async fn form_id(state: &AppState, req: Request) -> Result<ReportId, IspwsError>
     Err(IspwsError::new(ResponseCode::InvalidRequest, "no id field"))
 }
 
-async fn upload(
-    State(state): State<AppState>,
-    IspwsCaller(who): IspwsCaller,
+/// Where the file part of an /upload form goes: the handler streams it into the vault through
+/// the intake; the fuzz targets drain it.
+pub trait UploadSink {
+    /// What storing the file gives.
+    type Stored;
+
+    /// Consumes the file part of report `report`, read from `body` as it arrives.
+    fn store<R>(
+        self,
+        report: ReportId,
+        body: R,
+    ) -> impl std::future::Future<Output = Result<Self::Stored, IspwsError>> + Send
+    where
+        R: tokio::io::AsyncRead + Unpin + Send;
+}
+
+/// Reads an /upload form (`multipart/form-data` with the fields `id`, then `file`; other fields
+/// are drained and ignored) from `req`, handing the file part to `sink` as a stream. Every
+/// malformed, truncated or out-of-order form is an [`IspwsError`], never a panic. This is the
+/// parser the handler uses; it is public so that it can be fuzzed without HTTP.
+pub async fn read_upload_form<S: UploadSink>(
     req: Request,
-) -> Result<Response, IspwsError> {
-    let intake = intake(&state)?;
+    sink: S,
+) -> Result<(ReportId, S::Stored), IspwsError> {
     if !is_multipart(&req) {
         return Err(IspwsError::new(
             ResponseCode::InvalidRequest,
             "send multipart/form-data with the fields id and file",
         ));
     }
-    let cap = state.config.max_upload;
-    let mut form = Multipart::from_request(req, &state)
+    let mut form = Multipart::from_request(req, &())
         .await
         .map_err(|e| IspwsError::new(ResponseCode::InvalidRequest, &e.body_text()))?;
     let mut id: Option<ReportId> = None;
+    let mut sink = Some(sink);
     let mut uploaded = None;
     while let Some(field) = form.next_field().await.map_err(malformed_multipart)? {
         match field.name() {
@@ -331,19 +349,19 @@ async fn upload(
                         "the id field must come before the file field",
                     ));
                 };
-                if uploaded.is_some() {
+                let Some(sink) = sink.take() else {
                     return Err(IspwsError::new(
                         ResponseCode::InvalidRequest,
                         "one file per upload",
                     ));
-                }
-                // Streamed: each chunk goes on to the vault as it arrives.
+                };
+                // Streamed: each chunk goes on to the sink as it arrives.
                 let stream = field.map_err(std::io::Error::other);
                 let reader = tokio_util::io::StreamReader::new(stream);
-                let done = intake
-                    .upload(&who, report, reader, cap, OffsetDateTime::now_utc())
+                let done = sink
+                    .store(report, reader)
                     .await
-                    .map_err(|e| IspwsError::from(e).with_report(Some(report.0)))?;
+                    .map_err(|e| e.with_report(Some(report.0)))?;
                 uploaded = Some((report, done));
             }
             _ => {
@@ -353,8 +371,48 @@ async fn upload(
             }
         }
     }
-    let (report, done) =
-        uploaded.ok_or_else(|| IspwsError::new(ResponseCode::InvalidRequest, "no file field"))?;
+    uploaded.ok_or_else(|| IspwsError::new(ResponseCode::InvalidRequest, "no file field"))
+}
+
+/// The `id` of a /finish or /retract form (multipart, urlencoded body or `?id=`), as the
+/// handlers read it; public so that it can be fuzzed without HTTP.
+pub async fn read_id_form(req: Request) -> Result<ReportId, IspwsError> {
+    form_id(req).await
+}
+
+/// The intake behind an /upload: the file goes to the vault, capped at `cap` bytes.
+struct IntakeSink<'a> {
+    intake: &'a Intake,
+    who: &'a Reporter,
+    cap: u64,
+}
+
+impl UploadSink for IntakeSink<'_> {
+    type Stored = safeguard_engine::intake::Uploaded;
+
+    async fn store<R>(self, report: ReportId, body: R) -> Result<Self::Stored, IspwsError>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+    {
+        Ok(self
+            .intake
+            .upload(self.who, report, body, self.cap, OffsetDateTime::now_utc())
+            .await?)
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    IspwsCaller(who): IspwsCaller,
+    req: Request,
+) -> Result<Response, IspwsError> {
+    let intake = intake(&state)?;
+    let sink = IntakeSink {
+        intake,
+        who: &who,
+        cap: state.config.max_upload,
+    };
+    let (report, done) = read_upload_form(req, sink).await?;
     Ok(ok_response(ReportResponse::uploaded(
         report.0,
         done.file_id,
@@ -368,7 +426,7 @@ async fn finish(
     req: Request,
 ) -> Result<Response, IspwsError> {
     let intake = intake(&state)?;
-    let id = form_id(&state, req).await?;
+    let id = form_id(req).await?;
     let files = intake
         .finish(&who, id, OffsetDateTime::now_utc())
         .await
@@ -385,7 +443,7 @@ async fn retract(
     req: Request,
 ) -> Result<Response, IspwsError> {
     let intake = intake(&state)?;
-    let id = form_id(&state, req).await?;
+    let id = form_id(req).await?;
     intake
         .retract(&who, id, OffsetDateTime::now_utc())
         .await
