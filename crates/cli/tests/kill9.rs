@@ -521,24 +521,20 @@ fn an_import_killed_midway_is_completed_by_running_it_again() {
 async fn referred_reports(store: &Store, count: usize) {
     use safeguard_domain::account::{OrgKind, OrgName};
     use safeguard_domain::report::{IncidentType, NewReport, Party, PartyRole, ReportSource};
-    let hub = store
-        .create_org(
-            &OrgName::parse("Coordinator").expect("name"),
-            OrgKind::Coordinator,
-            None,
-        )
-        .await
-        .expect("org")
-        .id;
-    let agency = store
-        .create_org(
-            &OrgName::parse("Agency").expect("name"),
-            OrgKind::Agency,
-            None,
-        )
-        .await
-        .expect("org")
-        .id;
+    let org = |name: &'static str, kind: OrgKind| async move {
+        match store.org_by_name(name).await {
+            Ok(o) => o.id,
+            Err(_) => {
+                store
+                    .create_org(&OrgName::parse(name).expect("name"), kind, None)
+                    .await
+                    .expect("org")
+                    .id
+            }
+        }
+    };
+    let hub = org("Coordinator", OrgKind::Coordinator).await;
+    let agency = org("Agency", OrgKind::Agency).await;
     let at = time::macros::datetime!(2024-03-01 12:00 UTC);
     for i in 0..count {
         let mut r = NewReport::new(IncidentType::OnlineEnticement, at);
@@ -577,13 +573,17 @@ fn package_building_killed_at_any_point_leaves_consistent_state() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let data = dir.path();
     let rt = runtime();
-    rt.block_on(async {
-        let store = Store::connect(&Store::default_url(data), StoreOptions::default())
-            .await
-            .expect("store");
-        referred_reports(&store, 150).await;
-        store.close().await;
-    });
+    // A referral goes into one package only: every build gets 150 fresh referrals to carry.
+    let refer = || {
+        rt.block_on(async {
+            let store = Store::connect(&Store::default_url(data), StoreOptions::default())
+                .await
+                .expect("store");
+            referred_reports(&store, 150).await;
+            store.close().await;
+        })
+    };
+    refer();
     let output = data.join("package.zip");
     let build = || {
         let mut cmd = safeguard(data);
@@ -600,6 +600,7 @@ fn package_building_killed_at_any_point_leaves_consistent_state() {
     std::fs::remove_file(&key).expect("start again without a key, to kill its creation too");
     let mut kills = 0;
     for step in 0..12u32 {
+        refer();
         let delay = whole * step / 10;
         let mut child = build()
             .stdout(Stdio::null())
@@ -615,6 +616,7 @@ fn package_building_killed_at_any_point_leaves_consistent_state() {
     }
     assert!(kills >= 3, "only {kills} builds were killed mid-way");
     // And a build after all that works and verifies.
+    refer();
     run_ok(&mut build(), None);
     run_ok(
         safeguard(data)
