@@ -2,6 +2,7 @@
 //! and the web pages). Handlers stay thin: they parse, check permission through the extractors in
 //! [`auth`], call the engine and map its errors in [`error`].
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -14,18 +15,21 @@ use std::net::SocketAddr;
 
 pub use state::{AppState, ServerConfig};
 
-/// The whole application as one router.
+/// Every route of the application with its access rule (see [`access`]). Add a route here only
+/// through [`access::Routes`], one rule per route.
+pub fn routes(config: &ServerConfig) -> access::Routes {
+    access::Routes::new()
+        .merge(api::router(config))
+        .merge(api::health_router())
+        .merge(web::router())
+        .merge(ispws::router(config))
+}
+
+/// The whole application as one router: the registered routes behind the guard that refuses any
+/// route without a rule, and the outer layers (limits, headers, time-outs).
 pub fn router(state: AppState) -> axum::Router {
-    let api = api::router(&state.config);
-    middleware::wrap(
-        axum::Router::new()
-            .merge(api)
-            .merge(api::health_router())
-            .merge(web::router())
-            .merge(ispws::router(&state.config)),
-        &state.config,
-    )
-    .with_state(state)
+    let (routes, rules) = routes(&state.config).into_parts();
+    middleware::wrap(access::guarded(routes, &rules), &state.config).with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains open requests.

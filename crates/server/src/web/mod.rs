@@ -18,35 +18,62 @@ pub mod session;
 mod signin;
 mod statics;
 
-use axum::routing::{get, post};
-use axum::Router;
+use safeguard_domain::account::Permission;
 
-use crate::state::AppState;
+use crate::access::{Routes, Rule};
 
-/// The web application's routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(signin::login_page).post(signin::login))
-        .route("/login/totp", get(signin::totp_page).post(signin::totp))
-        .route("/logout", post(signin::logout))
-        .route("/queue", get(queue::page))
-        .route("/queue/bulk", post(queue::bulk))
-        .route("/queue/views", post(queue::save_view))
-        .route("/queue/views/{id}/delete", post(queue::delete_view))
-        .route("/reports/{id}", get(report::page))
-        .route(
+/// The web application's routes, each with its access rule.
+pub fn router() -> Routes {
+    use Permission as P;
+    let public_signin = Rule::public("the sign-in form; posting it needs its own CSRF cookie");
+    Routes::new()
+        .get("/", Rule::signed_in(), pages::home)
+        .get("/login", public_signin, signin::login_page)
+        .post("/login", public_signin, signin::login)
+        .get("/login/totp", Rule::signed_in(), signin::totp_page)
+        .post("/login/totp", Rule::signed_in(), signin::totp)
+        .post("/logout", Rule::signed_in(), signin::logout)
+        .get("/queue", Rule::web(P::ReadReports), queue::page)
+        .post("/queue/bulk", Rule::web(P::WriteReports), queue::bulk)
+        .post("/queue/views", Rule::web(P::ReadReports), queue::save_view)
+        .post(
+            "/queue/views/{id}/delete",
+            Rule::web(P::ReadReports).own("saved_view"),
+            queue::delete_view,
+        )
+        .get(
+            "/reports/{id}",
+            Rule::web(P::ReadReports).object("report"),
+            report::page,
+        )
+        .get(
             "/reports/{id}/files/{file_id}/thumbnail",
-            get(media::thumbnail),
+            Rule::web(P::ViewMedia).object("report_file"),
+            media::thumbnail,
         )
-        .route("/reports/{id}/files/{file_id}/reveal", post(media::reveal))
-        .route("/dashboard", get(dashboard::page))
-        .route("/dashboard.csv", get(dashboard::csv))
-        .route("/settings", get(account::page).post(account::save_wellness))
-        .route(
-            "/settings/totp",
-            get(account::totp_page).post(account::totp_enable),
+        .post(
+            "/reports/{id}/files/{file_id}/reveal",
+            Rule::web(P::ViewMedia).object("report_file"),
+            media::reveal,
         )
-        .route("/settings/totp/disable", post(account::totp_disable))
-        .route("/static/{name}", get(statics::asset))
+        .get("/dashboard", Rule::web(P::ReadStatistics), dashboard::page)
+        .get(
+            "/dashboard.csv",
+            Rule::web(P::ReadStatistics),
+            dashboard::csv,
+        )
+        .get("/settings", Rule::signed_in(), account::page)
+        .post("/settings", Rule::signed_in(), account::save_wellness)
+        .get("/settings/totp", Rule::signed_in(), account::totp_page)
+        .post("/settings/totp", Rule::signed_in(), account::totp_enable)
+        .post(
+            "/settings/totp/disable",
+            Rule::signed_in(),
+            account::totp_disable,
+        )
+        .get(
+            "/static/{name}",
+            Rule::public("the stylesheet and scripts embedded in the binary"),
+            statics::asset,
+        )
 }
