@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod ispws;
 mod middleware;
+pub mod ratelimit;
 mod state;
 pub mod web;
 
@@ -30,6 +31,15 @@ pub fn routes(config: &ServerConfig) -> access::Routes {
 pub fn router(state: AppState) -> axum::Router {
     let (routes, rules) = routes(&state.config).into_parts();
     middleware::wrap(access::guarded(routes, &rules), &state.config).with_state(state)
+}
+
+/// The outer layers alone (request ids, rate limits, time-outs, panic containment, security
+/// headers) around any router: tests put failing handlers behind them.
+pub fn with_outer_layers(
+    router: axum::Router<AppState>,
+    config: &ServerConfig,
+) -> axum::Router<AppState> {
+    middleware::wrap(router, config)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains open requests.

@@ -65,6 +65,7 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
         args.listen,
         Some(banner),
         safeguard_engine::intake::DEFAULT_MAX_UPLOAD,
+        Some(safeguard_server::ratelimit::RateLimits::default()),
     )
     .await
 }

@@ -25,6 +25,67 @@ pub struct ServeArgs {
     /// (`report.finished` jobs) every few seconds and re-reads the file when it changes.
     #[arg(long, env = "SAFEGUARD_ROUTING_RULES", value_name = "FILE")]
     pub rules: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub limits: RateLimitArgs,
+}
+
+/// Rate limits: token buckets per client address and per account credential (429 beyond).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RateLimitArgs {
+    /// Requests one address may send at once.
+    #[arg(long, env = "SAFEGUARD_RATE_ADDRESS_BURST", default_value_t = 600)]
+    pub rate_address_burst: u32,
+    /// Requests per second an address regains.
+    #[arg(
+        long,
+        env = "SAFEGUARD_RATE_ADDRESS_PER_SECOND",
+        default_value_t = 50.0
+    )]
+    pub rate_address_per_second: f64,
+    /// Requests one account (API token, web session, CyberTipline user) may send at once.
+    #[arg(long, env = "SAFEGUARD_RATE_ACCOUNT_BURST", default_value_t = 300)]
+    pub rate_account_burst: u32,
+    /// Requests per second an account regains.
+    #[arg(
+        long,
+        env = "SAFEGUARD_RATE_ACCOUNT_PER_SECOND",
+        default_value_t = 20.0
+    )]
+    pub rate_account_per_second: f64,
+    /// Turns rate limiting off (e.g. behind a proxy that limits already).
+    #[arg(long, env = "SAFEGUARD_NO_RATE_LIMIT")]
+    pub no_rate_limit: bool,
+}
+
+impl Default for RateLimitArgs {
+    fn default() -> Self {
+        let d = safeguard_server::ratelimit::RateLimits::default();
+        Self {
+            rate_address_burst: d.per_address.burst,
+            rate_address_per_second: d.per_address.per_second,
+            rate_account_burst: d.per_account.burst,
+            rate_account_per_second: d.per_account.per_second,
+            no_rate_limit: false,
+        }
+    }
+}
+
+impl RateLimitArgs {
+    /// The limits of the server configuration.
+    pub fn limits(&self) -> Option<safeguard_server::ratelimit::RateLimits> {
+        use safeguard_server::ratelimit::{Bucket, RateLimits};
+        (!self.no_rate_limit).then(|| RateLimits {
+            per_address: Bucket {
+                burst: self.rate_address_burst.max(1),
+                per_second: self.rate_address_per_second.max(0.0),
+            },
+            per_account: Bucket {
+                burst: self.rate_account_burst.max(1),
+                per_second: self.rate_account_per_second.max(0.0),
+            },
+            ..RateLimits::default()
+        })
+    }
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -34,7 +95,15 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         spawn_routing_worker(&store, &global.data_dir, path)?;
     }
     let vault = runtime::open_vault(&global.data_dir)?;
-    serve(store, vault, args.listen, None, args.max_upload).await
+    serve(
+        store,
+        vault,
+        args.listen,
+        None,
+        args.max_upload,
+        args.limits.limits(),
+    )
+    .await
 }
 
 /// Starts the background worker that routes finished reports (`report.finished` jobs) every few
@@ -67,6 +136,7 @@ pub async fn serve(
     listen: SocketAddr,
     banner: Option<String>,
     max_upload: u64,
+    rate_limits: Option<safeguard_server::ratelimit::RateLimits>,
 ) -> anyhow::Result<ExitCode> {
     // The CyberTipline intake (with its expiry task) over the evidence vault.
     let intake = std::sync::Arc::new(safeguard_engine::intake::Intake::new(
@@ -95,6 +165,7 @@ pub async fn serve(
     let config = ServerConfig {
         secure_cookies: !local.ip().is_loopback(),
         max_upload,
+        rate_limits,
         ..ServerConfig::default()
     };
     let state = AppState::new(store.clone(), config)

@@ -22,6 +22,11 @@ use safeguard_domain::account::Permission;
 
 use crate::access::{Routes, Rule};
 
+/// The page answered to a rate-limited browser.
+pub(crate) fn too_many_page(message: String) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(error::WebError::TooMany(message))
+}
+
 /// The web application's routes, each with its access rule.
 pub fn router() -> Routes {
     use Permission as P;
