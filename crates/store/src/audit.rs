@@ -200,8 +200,13 @@ impl Store {
     ) -> Result<AuditVerification, StoreError> {
         let mut result = self.verify_audit().await?;
         if result.broken.is_none() {
-            let at = self.audit_entries(exported.seq - 1, 1).await?;
-            let hash_at = at.first().filter(|e| e.seq == exported.seq).map(|e| e.hash);
+            let hash_at = if exported.seq == 0 {
+                // The head of an empty log.
+                Some(GENESIS)
+            } else {
+                let at = self.audit_entries(exported.seq - 1, 1).await?;
+                at.first().filter(|e| e.seq == exported.seq).map(|e| e.hash)
+            };
             if let Err(broken) =
                 audit::check_head((result.head.seq, result.head.hash), exported, hash_at)
             {
