@@ -109,6 +109,30 @@ impl Store {
         rows.iter().map(entry_from_row).collect()
     }
 
+    /// Newest entries made by users of `org`, newest first, with `seq` below `before_seq`.
+    pub async fn audit_page_for_org(
+        &self,
+        org: safeguard_domain::account::OrgId,
+        before_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let columns = ENTRY_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {columns} FROM audit_log a JOIN app_user u ON u.id = a.actor_user \
+             WHERE u.org_id = $1 AND a.seq < $2 ORDER BY a.seq DESC LIMIT $3"
+        ))
+        .bind(org.0)
+        .bind(before_seq)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
     /// Newest entries about one object, newest first.
     pub async fn audit_for_object(
         &self,

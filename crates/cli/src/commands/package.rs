@@ -151,6 +151,17 @@ pub async fn package(global: GlobalArgs, cmd: PackageCommand) -> anyhow::Result<
                 .context("the stored package document does not match the schema")?;
             let zip = package_zip(&doc)?;
             write_signed(&output, &zip, &sign_file(&key, &zip))?;
+            // An export carries report data out of the instance: it is audited like a read.
+            store
+                .append_audit(&safeguard_domain::audit::AuditEvent {
+                    actor_user: None,
+                    actor: "cli".into(),
+                    action: "package.export".into(),
+                    object_kind: "package".into(),
+                    object_id: id.to_string(),
+                    detail: output.display().to_string(),
+                })
+                .await?;
             println!("package {id} written to {}", output.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -6,6 +6,7 @@
 //! [`session::CsrfForm`], so none is accepted without the session's CSRF token.
 
 mod account;
+mod audit;
 mod charts;
 mod dashboard;
 mod error;
@@ -61,6 +62,7 @@ pub fn router() -> Routes {
             Rule::web(P::ViewMedia).object("report_file"),
             media::reveal,
         )
+        .get("/audit", Rule::web(P::ReadAudit), audit::page)
         .get("/dashboard", Rule::web(P::ReadStatistics), dashboard::page)
         .get(
             "/dashboard.csv",

@@ -16,6 +16,7 @@ pub struct TopBar {
     pub csrf: String,
     pub show_queue: bool,
     pub show_dashboard: bool,
+    pub show_audit: bool,
     /// Which navigation entry is the current page.
     pub current: &'static str,
 }
@@ -29,6 +30,7 @@ impl TopBar {
             csrf: user.session.csrf_token.clone(),
             show_queue: user.principal.can(Permission::ReadReports),
             show_dashboard: user.principal.can(Permission::ReadStatistics),
+            show_audit: user.principal.can(Permission::ReadAudit),
             current,
         }
     }
