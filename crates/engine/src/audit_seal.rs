@@ -240,6 +240,15 @@ mod tests {
     }
 
     #[test]
+    fn signing_keys_never_show_their_secret() {
+        let k = key(7);
+        let secret_hex = hex::encode(k.to_bytes());
+        let shown = format!("{k:?} {:?}", seal(&k, head(1), 0));
+        assert!(!shown.contains(&secret_hex), "{shown}");
+        assert!(!shown.contains("7, 7, 7, 7"), "{shown}");
+    }
+
+    #[test]
     fn malformed_fields_are_clear_errors() {
         let mut sealed = seal(&key(1), head(1), 0);
         sealed.signature = "zz".into();

@@ -95,6 +95,7 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         spawn_routing_worker(&store, &global.data_dir, path)?;
     }
     let vault = runtime::open_vault(&global.data_dir)?;
+    spawn_key_reload(&global.data_dir, vault.clone());
     serve(
         store,
         vault,
@@ -104,6 +105,29 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         args.limits.limits(),
     )
     .await
+}
+
+/// Re-reads the vault key file every 30 seconds, so `safeguard keys rotate` run beside the server
+/// needs no restart. Only key ids are logged, never material.
+pub fn spawn_key_reload(data_dir: &std::path::Path, vault: Arc<Vault>) {
+    let data_dir = data_dir.to_owned();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            match safeguard_vault::KeyRing::load(&data_dir) {
+                Ok((ring, _)) => match vault.refresh_keys(&ring) {
+                    Ok(true) => tracing::info!(
+                        active = vault.active_key_id().as_str(),
+                        "vault keys reloaded"
+                    ),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "vault key reload refused"),
+                },
+                Err(e) => tracing::error!(error = %e, "vault key file unreadable"),
+            }
+        }
+    });
 }
 
 /// Starts the background worker that routes finished reports (`report.finished` jobs) every few
