@@ -438,3 +438,28 @@ fn rand_token() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_is_answered_408() {
+    let a = app(ServerConfig::default()).await;
+    let config = ServerConfig {
+        request_timeout: std::time::Duration::from_millis(50),
+        ..ServerConfig::default()
+    };
+    // A handler that never finishes, behind the real outer layers.
+    let stuck: Router<AppState> = Router::new().route(
+        "/stuck",
+        axum::routing::get(|| async {
+            std::future::pending::<()>().await;
+            "never"
+        }),
+    );
+    let app = safeguard_server::with_outer_layers(stuck, &config)
+        .with_state(AppState::new(a.store.clone(), config.clone()));
+    let answer = send(
+        &app,
+        Request::builder().uri("/stuck").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::REQUEST_TIMEOUT);
+}
