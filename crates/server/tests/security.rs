@@ -458,7 +458,10 @@ async fn a_request_that_takes_too_long_is_answered_408() {
         .with_state(AppState::new(a.store.clone(), config.clone()));
     let answer = send(
         &app,
-        Request::builder().uri("/stuck").body(Body::empty()).unwrap(),
+        Request::builder()
+            .uri("/stuck")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(answer.status, StatusCode::REQUEST_TIMEOUT);

@@ -16,6 +16,7 @@ mod known;
 mod linking;
 mod packages;
 mod reports;
+mod retention;
 mod routing;
 mod sessions;
 mod time_codec;
@@ -40,6 +41,7 @@ pub use linking::{
 };
 pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
+pub use retention::{DataClass, PurgeCandidate, Purged, Tombstone, UnknownDataClass};
 pub use routing::{Job, NewReferral, Referral, RoutingRecord, StoredRouting, JOB_REPORT_FINISHED};
 pub use sessions::{SavedView, WebSession, WellnessSettings};
 pub use triage::{
