@@ -1,89 +1,18 @@
 //! A report acknowledged to its sender survives `kill -9` of the server.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn safeguard(data_dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_safeguard"));
-    cmd.arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("SAFEGUARD_DATABASE_URL")
-        .env("RUST_LOG", "warn");
-    cmd
-}
+mod support;
 
-fn run_ok(cmd: &mut Command, stdin: Option<&str>) -> String {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("safeguard runs");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("waits");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Starts `safeguard serve` on a free port and returns it with its base URL.
-fn start_server(data_dir: &std::path::Path) -> (Child, String) {
-    let mut child = safeguard(data_dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .trim()
-        .strip_prefix("Safeguard listening on ")
-        .expect("address line")
-        .to_owned();
-    (child, url)
-}
+use support::{reporting_company, run_ok, safeguard, start_server};
 
 #[test]
 fn acknowledged_reports_survive_kill_9() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let data = dir.path();
-    run_ok(
-        safeguard(data).args(["org", "add", "Hotline", "--kind", "hotline"]),
-        None,
-    );
-    run_ok(
-        safeguard(data).args(["org", "add", "Company", "--kind", "reporter"]),
-        None,
-    );
-    run_ok(
-        safeguard(data).args([
-            "user",
-            "add",
-            "--org",
-            "Company",
-            "--role",
-            "reporter",
-            "--username",
-            "company",
-            "--password-stdin",
-        ]),
-        Some("a long test password\n"),
-    );
+    reporting_company(data, "a long test password");
     let token = run_ok(
         safeguard(data).args(["token", "create", "--username", "company"]),
         None,

@@ -4,9 +4,9 @@
 //! nothing is half-written, the audit chain verifies, and the work can simply be run again.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,44 +17,12 @@ use safeguard_formats::cybertipline::{self as wire, AnyResponse};
 use safeguard_store::{Store, StoreOptions};
 use safeguard_vault::{KeyRing, Vault, VaultConfig};
 
+mod support;
+
+use support::{reporting_company, run_ok, safeguard, start_server};
+
 const PASSWORD: &str = "a long test password";
 const BOUNDARY: &str = "Kill9TestBoundary";
-
-fn safeguard(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_safeguard"));
-    cmd.arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("SAFEGUARD_DATABASE_URL")
-        .env_remove("SAFEGUARD_VAULT_KEY")
-        .env("RUST_LOG", "error");
-    cmd
-}
-
-fn run(cmd: &mut Command, stdin: Option<&str>) -> std::process::Output {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("safeguard runs");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    child.wait_with_output().expect("waits")
-}
-
-fn run_ok(cmd: &mut Command, stdin: Option<&str>) -> String {
-    let out = run(cmd, stdin);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn audit_intact(data: &Path) {
     let verified = run_ok(safeguard(data).args(["audit", "verify"]), None);
@@ -83,27 +51,6 @@ async fn open_store(data: &Path) -> Store {
     )
     .await
     .expect("store")
-}
-
-/// Starts `safeguard serve` on a free port and returns it with its base URL.
-fn start_server(data_dir: &Path) -> (Child, String) {
-    let mut child = safeguard(data_dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .trim()
-        .strip_prefix("Safeguard listening on ")
-        .unwrap_or_else(|| panic!("address line, got {line:?}"))
-        .to_owned();
-    (child, url)
 }
 
 /// A synthetic file: a byte pattern, different per seed.
@@ -155,32 +102,6 @@ fn ispws(
     Some(wire::parse_any_response(&bytes).expect("an answer is a reportResponse"))
 }
 
-/// An org, a reporting company and its reporter account.
-fn reporting_company(data: &Path) {
-    run_ok(
-        safeguard(data).args(["org", "add", "Hotline", "--kind", "hotline"]),
-        None,
-    );
-    run_ok(
-        safeguard(data).args(["org", "add", "Company", "--kind", "reporter"]),
-        None,
-    );
-    run_ok(
-        safeguard(data).args([
-            "user",
-            "add",
-            "--org",
-            "Company",
-            "--role",
-            "reporter",
-            "--username",
-            "company",
-            "--password-stdin",
-        ]),
-        Some(&format!("{PASSWORD}\n")),
-    );
-}
-
 /// A report finished with answer code 0: its id and the SHA-256 (hex) of each uploaded file,
 /// by file id.
 type Acknowledged = (i64, BTreeMap<String, String>);
@@ -189,7 +110,7 @@ type Acknowledged = (i64, BTreeMap<String, String>);
 fn acknowledged_cybertipline_reports_survive_kill_9_during_intake() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let data = dir.path();
-    reporting_company(data);
+    reporting_company(data, PASSWORD);
     let report_xml = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../formats/tests/data/cybertipline/report.xml"
