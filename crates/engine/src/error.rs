@@ -41,6 +41,7 @@ impl From<StoreError> for EngineError {
             StoreError::IdempotencyConflict { key } => Self::Conflict(format!(
                 "the Idempotency-Key {key:?} was already used for a different request"
             )),
+            StoreError::StateConflict(message) => Self::Conflict(message),
             StoreError::Account(e) => Self::Account(e),
             other => Self::Store(other),
         }

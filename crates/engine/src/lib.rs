@@ -3,6 +3,7 @@
 //! of permission ([`safeguard_domain::account::Granted`]) and get typed errors back.
 
 pub mod accounts;
+pub mod audit_seal;
 pub mod cluster_view;
 pub mod demo;
 pub mod dissemination;

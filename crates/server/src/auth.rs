@@ -55,3 +55,28 @@ impl<P: RequiredPermission + Send + Sync> FromRequestParts<AppState> for Authori
         Ok(Self(granted))
     }
 }
+
+/// Writes a read of sensitive data by `caller` to the hash-chained audit log; the answer is sent
+/// only once this succeeded.
+pub async fn audit_read<P: RequiredPermission>(
+    state: &AppState,
+    caller: &Granted<P>,
+    action: &str,
+    object_kind: &str,
+    object_id: &str,
+) -> Result<(), ApiError> {
+    let principal = caller.principal();
+    state
+        .store
+        .append_audit(&safeguard_domain::audit::AuditEvent {
+            actor_user: Some(principal.user.0),
+            actor: principal.username.to_string(),
+            action: action.into(),
+            object_kind: object_kind.into(),
+            object_id: object_id.into(),
+            detail: String::new(),
+        })
+        .await
+        .map_err(|e| ApiError::from(safeguard_engine::EngineError::from(e)))?;
+    Ok(())
+}

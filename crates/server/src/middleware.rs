@@ -1,5 +1,5 @@
-//! What wraps every route: request ids, tracing, time-outs, panic containment and security
-//! headers.
+//! What wraps every route: request ids, tracing, rate limits, time-outs, panic containment and
+//! security headers.
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -39,6 +39,12 @@ pub(crate) fn wrap<S: Clone + Send + Sync + 'static>(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ));
+    if let Some(limits) = config.rate_limits {
+        let limiter = std::sync::Arc::new(crate::ratelimit::Limiter::new(limits));
+        router = router.layer(axum::middleware::from_fn(move |req, next| {
+            crate::ratelimit::limit(limiter.clone(), req, next)
+        }));
+    }
     for (name, value) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             name,

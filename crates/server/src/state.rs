@@ -21,6 +21,8 @@ pub struct ServerConfig {
     pub session_absolute: Duration,
     /// Largest file accepted by the CyberTipline `/ispws/upload`, in bytes.
     pub max_upload: u64,
+    /// Token buckets per client address and per account; `None` turns rate limiting off.
+    pub rate_limits: Option<crate::ratelimit::RateLimits>,
 }
 
 impl Default for ServerConfig {
@@ -32,6 +34,7 @@ impl Default for ServerConfig {
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 60 * 60),
             max_upload: safeguard_engine::intake::DEFAULT_MAX_UPLOAD,
+            rate_limits: Some(crate::ratelimit::RateLimits::default()),
         }
     }
 }

@@ -183,6 +183,30 @@ impl Store {
         rows.iter().map(entry_from_row).collect()
     }
 
+    /// Newest entries made by users of `org`, newest first, with `seq` below `before_seq`.
+    pub async fn audit_page_for_org(
+        &self,
+        org: safeguard_domain::account::OrgId,
+        before_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let columns = ENTRY_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {columns} FROM audit_log a JOIN app_user u ON u.id = a.actor_user \
+             WHERE u.org_id = $1 AND a.seq < $2 ORDER BY a.seq DESC LIMIT $3"
+        ))
+        .bind(org.0)
+        .bind(before_seq)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
     /// Newest entries about one object, newest first.
     pub async fn audit_for_object(
         &self,
@@ -274,8 +298,13 @@ impl Store {
     ) -> Result<AuditVerification, StoreError> {
         let mut result = self.verify_audit().await?;
         if result.broken.is_none() {
-            let at = self.audit_entries(exported.seq - 1, 1).await?;
-            let hash_at = at.first().filter(|e| e.seq == exported.seq).map(|e| e.hash);
+            let hash_at = if exported.seq == 0 {
+                // The head of an empty log.
+                Some(GENESIS)
+            } else {
+                let at = self.audit_entries(exported.seq - 1, 1).await?;
+                at.first().filter(|e| e.seq == exported.seq).map(|e| e.hash)
+            };
             if let Err(broken) =
                 audit::check_head((result.head.seq, result.head.hash), exported, hash_at)
             {

@@ -10,6 +10,9 @@ pub enum StoreError {
     NotFound { what: &'static str, name: String },
     #[error("the idempotency key {key:?} was already used for a different request")]
     IdempotencyConflict { key: String },
+    /// The row exists but its state does not allow the change (a closed object, say).
+    #[error("{0}")]
+    StateConflict(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]

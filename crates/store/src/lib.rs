@@ -20,6 +20,7 @@ mod package_flow;
 mod packages;
 mod pipeline;
 mod reports;
+mod retention;
 mod routing;
 mod sessions;
 mod time_codec;
@@ -52,6 +53,7 @@ pub use package_flow::{PackageListItem, PackageStatistics, RecordedOutcome, Refe
 pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use pipeline::{BlobPdq, KnownWatermark};
 pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
+pub use retention::{DataClass, PurgeCandidate, Purged, Tombstone, UnknownDataClass};
 pub use routing::{
     Job, JobCount, NewReferral, Referral, RetryPolicy, RoutingRecord, StoredRouting,
     JOB_REPORT_FINISHED, SHARED_IDENTIFIER_COUNT_CAP,

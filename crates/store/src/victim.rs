@@ -934,10 +934,13 @@ impl Store {
             }
         };
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: "public object in a state that allows this",
-                name: id.to_string(),
-            });
+            drop(tx);
+            // Missing, or there but already closed: told apart (404 against 409).
+            let current = self.public_object(id).await?;
+            return Err(StoreError::StateConflict(format!(
+                "the object is {}; it cannot be marked {to} now",
+                current.state
+            )));
         }
         audit::append_in(
             &mut tx,

@@ -194,6 +194,34 @@ impl Vault {
         self.inner.keys().active().id().clone()
     }
 
+    /// Learns the keys of `ring` this vault does not hold yet and makes `ring`'s active key the
+    /// active one, without interrupting readers or writers: how a running server follows a key
+    /// rotation done by another process (`safeguard keys rotate`), which adds the new key to
+    /// the key file before re-wrapping any blob under it. Keys the vault holds are never dropped
+    /// here. Returns whether anything changed.
+    pub fn refresh_keys(&self, ring: &crate::keys::KeyRing) -> Result<bool, VaultError> {
+        let mut keys = self
+            .inner
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut changed = false;
+        for id in ring.ids() {
+            if keys.get(id).is_none() {
+                if let Some(key) = ring.get(id) {
+                    keys.insert(key.clone())?;
+                    changed = true;
+                }
+            }
+        }
+        let active = ring.active().id();
+        if keys.active().id() != active {
+            keys.set_active(active)?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
     /// How many abandoned temporary files [`Vault::open`] removed.
     pub fn cleaned_temp_files(&self) -> usize {
         self.inner.cleaned_temp_files

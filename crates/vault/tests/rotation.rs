@@ -1,5 +1,6 @@
 //! Master-key rotation: re-wrapping headers only, resumable after an interruption, readers
 //! served throughout, the old key retired at the end.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -262,4 +263,46 @@ fn failed_naming_key_rename_interrupts_cleanly() {
     drop(vault);
     let vault = Vault::open(dir.path(), ring("new", 2), VaultConfig::default()).expect("new only");
     assert_all_readable(&vault, &blobs);
+}
+
+/// A server process keeps serving while another process (`safeguard keys rotate`) rotates: it
+/// learns the new key from the key ring before any blob is re-wrapped under it.
+#[test]
+fn a_running_vault_follows_a_rotation_done_by_another_process() {
+    use safeguard_vault::{KeyId, KeyRing, MasterKey, Vault, VaultConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let old = MasterKey::generate(KeyId::generate());
+    let server = Vault::open(
+        dir.path(),
+        KeyRing::new(old.clone()),
+        VaultConfig::default(),
+    )
+    .unwrap();
+    let blob = server.put_bytes(b"synthetic evidence bytes").unwrap();
+    let sha = blob.digests.sha256;
+
+    // The rotating process: the new key is added to the ring (old still active)…
+    let new = MasterKey::generate(KeyId::generate());
+    let mut staged = KeyRing::new(old.clone());
+    staged.insert(new.clone()).unwrap();
+    // …the server picks the ring up (its periodic reload)…
+    assert!(server.refresh_keys(&staged).unwrap());
+    assert!(
+        !server.refresh_keys(&staged).unwrap(),
+        "nothing new the second time"
+    );
+    // …then the other process re-wraps every header under the new key.
+    let rotator = Vault::open(dir.path(), staged.clone(), VaultConfig::default()).unwrap();
+    let report = rotator.rotate(new.clone()).unwrap();
+    assert_eq!(report.rewrapped, 1);
+    // The server still reads the blob, now opened with the new key only.
+    assert_eq!(
+        server.read_to_vec(&sha, 1 << 20).unwrap(),
+        b"synthetic evidence bytes"
+    );
+    // And with the new key made active in the ring, its new blobs use it.
+    let mut done = staged;
+    done.set_active(new.id()).unwrap();
+    assert!(server.refresh_keys(&done).unwrap());
+    assert_eq!(server.active_key_id(), new.id().clone());
 }

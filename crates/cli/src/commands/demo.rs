@@ -71,6 +71,7 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
         args.public_listen,
         Some(banner),
         safeguard_engine::intake::DEFAULT_MAX_UPLOAD,
+        Some(safeguard_server::ratelimit::RateLimits::default()),
     )
     .await
 }

@@ -55,6 +55,22 @@ pub enum KeysCommand {
     /// Create the instance's Ed25519 signing key if absent (DATA/keys/signing.key, mode 0600) and
     /// print its public key in hex and base64.
     Signing,
+    /// Rotate the evidence vault's master key (re-wrapping every blob header, content untouched)
+    /// and the instance signing key (the old public key is kept in DATA/keys/retired/ so older
+    /// packages and sealed audit heads still verify). A running server keeps serving: it
+    /// reloads the key file every 30 seconds, and the new vault key is added to the file, and
+    /// waited for, before any blob is re-wrapped under it.
+    Rotate {
+        /// Seconds to wait for running servers to load the new key file (0 when none runs).
+        #[arg(long, default_value_t = 35)]
+        wait_seconds: u64,
+        /// Rotate only the vault key.
+        #[arg(long, conflicts_with = "signing_only")]
+        vault_only: bool,
+        /// Rotate only the signing key.
+        #[arg(long)]
+        signing_only: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +205,17 @@ pub async fn package(global: GlobalArgs, cmd: PackageCommand) -> anyhow::Result<
                 .context("the stored package document does not match the schema")?;
             let zip = package_zip(&doc)?;
             write_signed(&output, &zip, &sign_file(&key, &zip))?;
+            // An export carries report data out of the instance: it is audited like a read.
+            store
+                .append_audit(&safeguard_domain::audit::AuditEvent {
+                    actor_user: None,
+                    actor: "cli".into(),
+                    action: "package.export".into(),
+                    object_kind: "package".into(),
+                    object_id: id.to_string(),
+                    detail: output.display().to_string(),
+                })
+                .await?;
             println!("package {id} written to {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -212,7 +239,50 @@ pub fn keys(global: &GlobalArgs, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        KeysCommand::Rotate {
+            wait_seconds,
+            vault_only,
+            signing_only,
+        } => {
+            if !vault_only {
+                rotate_signing_key(global)?;
+            }
+            if !signing_only {
+                return super::vault::rotate_live(
+                    global,
+                    std::time::Duration::from_secs(wait_seconds),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Replaces the signing key with a fresh one; the old public key goes to DATA/keys/retired/.
+fn rotate_signing_key(global: &GlobalArgs) -> anyhow::Result<()> {
+    let path = signing_key_path(global);
+    let (old, created) = load_or_create_signing_key(&path)?;
+    if created {
+        println!("signing key created (nothing to rotate)");
+        return Ok(());
+    }
+    let retired = global.data_dir.join("keys").join("retired");
+    std::fs::create_dir_all(&retired)?;
+    let public = hex::encode(old.verifying_key().to_bytes());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let retired_path = retired.join(format!("{now}-{}.pub", &public[..16]));
+    std::fs::write(&retired_path, format!("{public}\n"))?;
+    // The new key is written beside the old and renamed over it, so a crash leaves one of them.
+    let staged = path.with_extension("key.new");
+    let _ = std::fs::remove_file(&staged);
+    let (new, _) = load_or_create_signing_key(&staged)?;
+    std::fs::rename(&staged, &path)?;
+    println!(
+        "signing key rotated: new public key {}; the old one ({public}) is kept in {}",
+        hex::encode(new.verifying_key().to_bytes()),
+        retired_path.display()
+    );
+    Ok(())
 }
 
 pub async fn link(global: GlobalArgs, cmd: LinkCommand) -> anyhow::Result<ExitCode> {

@@ -36,6 +36,67 @@ pub struct ServeArgs {
     /// jobs elsewhere, e.g. in a separate worker process).
     #[arg(long, env = "SAFEGUARD_NO_PIPELINE")]
     pub no_pipeline: bool,
+    #[command(flatten)]
+    pub limits: RateLimitArgs,
+}
+
+/// Rate limits: token buckets per client address and per account credential (429 beyond).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RateLimitArgs {
+    /// Requests one address may send at once.
+    #[arg(long, env = "SAFEGUARD_RATE_ADDRESS_BURST", default_value_t = 600)]
+    pub rate_address_burst: u32,
+    /// Requests per second an address regains.
+    #[arg(
+        long,
+        env = "SAFEGUARD_RATE_ADDRESS_PER_SECOND",
+        default_value_t = 50.0
+    )]
+    pub rate_address_per_second: f64,
+    /// Requests one account (API token, web session, CyberTipline user) may send at once.
+    #[arg(long, env = "SAFEGUARD_RATE_ACCOUNT_BURST", default_value_t = 300)]
+    pub rate_account_burst: u32,
+    /// Requests per second an account regains.
+    #[arg(
+        long,
+        env = "SAFEGUARD_RATE_ACCOUNT_PER_SECOND",
+        default_value_t = 20.0
+    )]
+    pub rate_account_per_second: f64,
+    /// Turns rate limiting off (e.g. behind a proxy that limits already).
+    #[arg(long, env = "SAFEGUARD_NO_RATE_LIMIT")]
+    pub no_rate_limit: bool,
+}
+
+impl Default for RateLimitArgs {
+    fn default() -> Self {
+        let d = safeguard_server::ratelimit::RateLimits::default();
+        Self {
+            rate_address_burst: d.per_address.burst,
+            rate_address_per_second: d.per_address.per_second,
+            rate_account_burst: d.per_account.burst,
+            rate_account_per_second: d.per_account.per_second,
+            no_rate_limit: false,
+        }
+    }
+}
+
+impl RateLimitArgs {
+    /// The limits of the server configuration.
+    pub fn limits(&self) -> Option<safeguard_server::ratelimit::RateLimits> {
+        use safeguard_server::ratelimit::{Bucket, RateLimits};
+        (!self.no_rate_limit).then(|| RateLimits {
+            per_address: Bucket {
+                burst: self.rate_address_burst.max(1),
+                per_second: self.rate_address_per_second.max(0.0),
+            },
+            per_account: Bucket {
+                burst: self.rate_account_burst.max(1),
+                per_second: self.rate_account_per_second.max(0.0),
+            },
+            ..RateLimits::default()
+        })
+    }
 }
 
 pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -51,6 +112,7 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         !args.no_pipeline,
     )
     .await?;
+    spawn_key_reload(&global.data_dir, vault.clone());
     serve_with(
         store,
         vault,
@@ -60,11 +122,36 @@ pub async fn run(global: GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode
         None,
         args.max_upload,
         federation,
+        args.limits.limits(),
     )
     .await
 }
 
+/// Re-reads the vault key file every 30 seconds, so `safeguard keys rotate` run beside the server
+/// needs no restart. Only key ids are logged, never material.
+pub fn spawn_key_reload(data_dir: &std::path::Path, vault: Arc<Vault>) {
+    let data_dir = data_dir.to_owned();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            match safeguard_vault::KeyRing::load(&data_dir) {
+                Ok((ring, _)) => match vault.refresh_keys(&ring) {
+                    Ok(true) => tracing::info!(
+                        active = vault.active_key_id().as_str(),
+                        "vault keys reloaded"
+                    ),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "vault key reload refused"),
+                },
+                Err(e) => tracing::error!(error = %e, "vault key file unreadable"),
+            }
+        }
+    });
+}
+
 /// Serves until SIGINT or SIGTERM. `banner` is printed after the address.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     store: Store,
     vault: Arc<Vault>,
@@ -73,6 +160,7 @@ pub async fn serve(
     public_listen: Option<SocketAddr>,
     banner: Option<String>,
     max_upload: u64,
+    rate_limits: Option<safeguard_server::ratelimit::RateLimits>,
 ) -> anyhow::Result<ExitCode> {
     serve_with(
         store,
@@ -83,6 +171,7 @@ pub async fn serve(
         banner,
         max_upload,
         None,
+        rate_limits,
     )
     .await
 }
@@ -98,6 +187,7 @@ pub async fn serve_with(
     banner: Option<String>,
     max_upload: u64,
     federation: Option<safeguard_federation::Federation>,
+    rate_limits: Option<safeguard_server::ratelimit::RateLimits>,
 ) -> anyhow::Result<ExitCode> {
     // The CyberTipline intake (with its expiry task) over the evidence vault.
     let intake = std::sync::Arc::new(safeguard_engine::intake::Intake::new(
@@ -140,6 +230,7 @@ pub async fn serve_with(
     let config = ServerConfig {
         secure_cookies: !local.ip().is_loopback(),
         max_upload,
+        rate_limits,
         ..ServerConfig::default()
     };
     // Packages built from the web pages are signed with the instance's key (created if absent,

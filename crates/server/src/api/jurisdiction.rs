@@ -80,6 +80,14 @@ pub async fn get(
 ) -> Result<Json<JurisdictionView>, ApiError> {
     let Path(id) = id?;
     let routing = engine::read_routing(&state.store, &caller, ReportId(id)).await?;
+    crate::auth::audit_read(
+        &state,
+        &caller,
+        "report.routing.read",
+        "report",
+        &id.to_string(),
+    )
+    .await?;
     let view = match routing {
         None => JurisdictionView {
             report_id: id,

@@ -8,56 +8,130 @@ pub mod packages;
 pub mod reports;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
+use safeguard_domain::account::Permission;
 use utoipa::OpenApi;
 
-use crate::state::{AppState, ServerConfig};
+use crate::access::{Routes, Rule};
+use crate::state::ServerConfig;
 
-pub(crate) fn router(config: &ServerConfig) -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/reports", get(reports::list).post(reports::create))
-        .route("/api/v1/reports/{id}", get(reports::get))
-        .route("/api/v1/hash-sets", get(known::list_sets))
-        .route("/api/v1/hash-sets/{id}", get(known::get_set))
-        .route("/api/v1/hash-sets/{id}/entries", get(known::list_entries))
-        .route(
-            "/api/v1/series",
-            get(known::list_series).post(known::create_series),
+pub(crate) fn router(config: &ServerConfig) -> Routes {
+    use Permission as P;
+    let read = Rule::api(P::ReadReports);
+    let known = Rule::api(P::ManageKnownMaterial);
+    let receive = Rule::api(P::ReceivePackages);
+    Routes::new()
+        .get("/api/v1/reports", read, reports::list)
+        .post(
+            "/api/v1/reports",
+            Rule::api(P::SubmitReports),
+            reports::create,
         )
-        .route("/api/v1/series/{id}", get(known::get_series))
-        .route("/api/v1/series/{id}/media", post(known::add_media))
-        .route("/api/v1/series/{id}/status", put(known::set_status))
-        .route("/api/v1/series/{id}/merge", post(known::merge))
-        .route("/api/v1/series/{id}/split", post(known::split))
-        .route(
+        .get("/api/v1/reports/{id}", read.object("report"), reports::get)
+        .get("/api/v1/hash-sets", read, known::list_sets)
+        .get(
+            "/api/v1/hash-sets/{id}",
+            read.object("hash_set"),
+            known::get_set,
+        )
+        .get(
+            "/api/v1/hash-sets/{id}/entries",
+            read.object("hash_set"),
+            known::list_entries,
+        )
+        .get("/api/v1/series", read, known::list_series)
+        .post("/api/v1/series", known, known::create_series)
+        .get(
+            "/api/v1/series/{id}",
+            read.shared("series"),
+            known::get_series,
+        )
+        .post(
+            "/api/v1/series/{id}/media",
+            known.shared("series"),
+            known::add_media,
+        )
+        .put(
+            "/api/v1/series/{id}/status",
+            known.shared("series"),
+            known::set_status,
+        )
+        .post(
+            "/api/v1/series/{id}/merge",
+            known.shared("series"),
+            known::merge,
+        )
+        .post(
+            "/api/v1/series/{id}/split",
+            known.shared("series"),
+            known::split,
+        )
+        .post(
             "/api/v1/reports/{id}/files/{file_id}/series",
-            post(known::add_report_file),
+            known.object("report_file"),
+            known::add_report_file,
         )
-        .route("/api/v1/reports/{id}/jurisdiction", get(jurisdiction::get))
-        .route("/api/v1/reports/{id}/cluster", get(packages::cluster))
-        .route("/api/v1/alerts", get(packages::alerts))
-        .route("/api/v1/inbox", get(packages::inbox))
-        .route("/api/v1/packages/{id}", get(packages::get))
-        .route(
+        .get(
+            "/api/v1/reports/{id}/jurisdiction",
+            read.object("report"),
+            jurisdiction::get,
+        )
+        .get(
+            "/api/v1/reports/{id}/cluster",
+            read.object("report"),
+            packages::cluster,
+        )
+        .get("/api/v1/alerts", read, packages::alerts)
+        .get("/api/v1/inbox", receive, packages::inbox)
+        .get(
+            "/api/v1/packages/{id}",
+            read.object("package"),
+            packages::get,
+        )
+        .post(
             "/api/v1/packages/{id}/acknowledge",
-            post(packages::acknowledge),
+            receive.object("package"),
+            packages::acknowledge,
         )
-        .route("/api/v1/packages/{id}/outcomes", post(packages::outcomes))
-        .route("/api/v1/reports/{id}/custody", get(federation::custody))
-        .route("/api/v1/federation/outbox", get(federation::outbox))
-        .route("/api/v1/federation/alerts", get(federation::alerts))
+        .post(
+            "/api/v1/packages/{id}/outcomes",
+            receive.object("package"),
+            packages::outcomes,
+        )
+        .get(
+            "/api/v1/reports/{id}/custody",
+            read.object("report"),
+            federation::custody,
+        )
+        .get(
+            "/api/v1/federation/outbox",
+            Rule::api(P::Administer),
+            federation::outbox,
+        )
+        .get("/api/v1/federation/alerts", read, federation::alerts)
         .route(
+            axum::http::Method::POST,
             "/api/v1/federation/envelopes",
-            post(federation::receive)
+            // A peer instance, by the API token of the organisation standing for it here; the
+            // handler then checks the envelope's signature against that peer's configured key.
+            Rule::api(P::SubmitReports),
+            axum::routing::post(federation::receive)
                 .layer(DefaultBodyLimit::max(safeguard_federation::MAX_ENVELOPE)),
         )
-        .route("/api/v1/openapi.json", get(openapi_json))
+        .get(
+            "/api/v1/openapi.json",
+            Rule::public("the API's description, no data"),
+            openapi_json,
+        )
         .layer(DefaultBodyLimit::max(config.max_json_body))
 }
 
-pub(crate) fn health_router() -> Router<AppState> {
-    Router::new().route("/healthz", get(health::healthz))
+pub(crate) fn health_router() -> Routes {
+    Routes::new().get(
+        "/healthz",
+        Rule::public("load balancers probe it; answers ok or 503, nothing else"),
+        health::healthz,
+    )
 }
 
 /// The OpenAPI document of the JSON API.

@@ -27,9 +27,16 @@ pub async fn cluster(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<Option<VisibleCluster>>, ApiError> {
     let Path(id) = id?;
-    Ok(Json(
-        dissemination::cluster(&state.store, &caller, ReportId(id)).await?,
-    ))
+    let cluster = dissemination::cluster(&state.store, &caller, ReportId(id)).await?;
+    crate::auth::audit_read(
+        &state,
+        &caller,
+        "report.cluster.read",
+        "report",
+        &id.to_string(),
+    )
+    .await?;
+    Ok(Json(cluster))
 }
 
 /// Deconfliction alerts of the caller's organisation: the overlap with other organisations'
@@ -48,7 +55,18 @@ pub async fn inbox(
     State(state): State<AppState>,
     Authorized(caller): Authorized<perm::ReceivePackages>,
 ) -> Result<Json<Vec<StoredPackage>>, ApiError> {
-    Ok(Json(dissemination::inbox(&state.store, &caller).await?))
+    let inbox = dissemination::inbox(&state.store, &caller).await?;
+    for p in &inbox {
+        crate::auth::audit_read(
+            &state,
+            &caller,
+            "package.read",
+            "package",
+            &p.id.to_string(),
+        )
+        .await?;
+    }
+    Ok(Json(inbox))
 }
 
 /// One package, to its sender or (once sent) its recipient.
@@ -60,9 +78,9 @@ pub async fn get(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<StoredPackage>, ApiError> {
     let Path(id) = id?;
-    Ok(Json(
-        dissemination::package(&state.store, caller.principal().org, id).await?,
-    ))
+    let package = dissemination::package(&state.store, caller.principal().org, id).await?;
+    crate::auth::audit_read(&state, &caller, "package.read", "package", &id.to_string()).await?;
+    Ok(Json(package))
 }
 
 /// Acknowledge a received package.

@@ -18,8 +18,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use base64::Engine as _;
 use futures_util::TryStreamExt as _;
 use safeguard_domain::report::ReportId;
@@ -29,6 +27,7 @@ use safeguard_formats::cybertipline::{
 };
 use time::OffsetDateTime;
 
+use crate::access::{Routes, Rule};
 use crate::state::{AppState, ServerConfig};
 
 /// Largest `<report>` / `<fileDetails>` body accepted (NCMEC documents no limit; 16 MiB is far
@@ -41,15 +40,20 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const XML: &str = "application/xml; charset=UTF-8";
 
-pub(crate) fn router(_config: &ServerConfig) -> Router<AppState> {
-    Router::new()
-        .route("/ispws/status", get(status))
-        .route("/ispws/xsd", get(xsd))
-        .route("/ispws/submit", post(submit))
-        .route("/ispws/upload", post(upload))
-        .route("/ispws/fileinfo", post(file_info))
-        .route("/ispws/finish", post(finish))
-        .route("/ispws/retract", post(retract))
+pub(crate) fn router(_config: &ServerConfig) -> Routes {
+    let reporter = Rule::ispws();
+    Routes::new()
+        .get("/ispws/status", reporter, status)
+        .get(
+            "/ispws/xsd",
+            Rule::public("the published CyberTipline schema, no data"),
+            xsd,
+        )
+        .post("/ispws/submit", reporter, submit)
+        .post("/ispws/upload", reporter, upload)
+        .post("/ispws/fileinfo", reporter, file_info)
+        .post("/ispws/finish", reporter, finish)
+        .post("/ispws/retract", reporter, retract)
         // Sizes are enforced by each handler (XML bodies, forms) and by the upload cap.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(request_id))

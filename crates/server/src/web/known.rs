@@ -339,6 +339,14 @@ pub async fn add_file(
     form: CsrfForm<WebCaller<perm::ManageKnownMaterial>>,
 ) -> Result<Redirect, WebError> {
     let report = ReportId(id.parse().map_err(|_| WebError::NotFound)?);
+    // Another organisation's report is not found, whatever the form says.
+    if !state
+        .store
+        .can_see_report(form.caller.granted.principal().org, report)
+        .await?
+    {
+        return Err(WebError::NotFound);
+    }
     let series = form
         .fields
         .text("series")

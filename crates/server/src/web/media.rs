@@ -166,17 +166,7 @@ impl MediaSource for VaultMedia {
                 Err(e) => return Err(MediaError::Undecodable(e.to_string())),
             };
             tokio::task::spawn_blocking(move || {
-                let mut reader = image::ImageReader::new(Cursor::new(bytes))
-                    .with_guessed_format()
-                    .map_err(|e| MediaError::Undecodable(e.to_string()))?;
-                let mut limits = image::Limits::default();
-                limits.max_image_width = Some(16_384);
-                limits.max_image_height = Some(16_384);
-                limits.max_alloc = Some(256 * 1024 * 1024);
-                reader.limits(limits);
-                let decoded = reader
-                    .decode()
-                    .map_err(|e| MediaError::Undecodable(e.to_string()))?;
+                let decoded = decode_bounded(&bytes)?;
                 let side = u32::from(look.max_px.clamp(16, 2048));
                 render(decoded.thumbnail(side, side), look)
             })
@@ -200,6 +190,42 @@ impl MediaSource for VaultMedia {
             }
         })
     }
+}
+
+/// Most pixels decoded for a thumbnail (a 48-megapixel photograph fits; 144 MiB as RGB).
+pub const MAX_THUMBNAIL_PIXELS: u64 = 48 * 1024 * 1024;
+/// Most bytes the decoder may allocate for one thumbnail.
+const MAX_THUMBNAIL_ALLOC: u64 = 256 * 1024 * 1024;
+
+/// Decodes a stored file within pixel and memory bounds: the dimensions are read from the header
+/// and checked before any pixel is decoded, so a decompression bomb (a few bytes announcing
+/// gigapixels) is refused with a clear error instead of exhausting memory.
+pub fn decode_bounded(bytes: &[u8]) -> Result<DynamicImage, MediaError> {
+    use image::ImageDecoder as _;
+    let mut reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| MediaError::Undecodable(e.to_string()))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_THUMBNAIL_ALLOC);
+    reader.limits(limits);
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| MediaError::Undecodable(e.to_string()))?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_THUMBNAIL_PIXELS {
+        return Err(MediaError::Undecodable(format!(
+            "the image announces {width}x{height} pixels, more than the {MAX_THUMBNAIL_PIXELS} \
+             allowed (possible decompression bomb); it was not decoded"
+        )));
+    }
+    if decoder.total_bytes() > MAX_THUMBNAIL_ALLOC {
+        return Err(MediaError::Undecodable(format!(
+            "decoding would need {} bytes, more than the {MAX_THUMBNAIL_ALLOC} allowed",
+            decoder.total_bytes()
+        )));
+    }
+    DynamicImage::from_decoder(decoder).map_err(|e| MediaError::Undecodable(e.to_string()))
 }
 
 /// Blurs (unless revealed) and greys a picture as asked, and encodes it as PNG.
@@ -307,8 +333,103 @@ pub async fn reveal(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = u32::try_from(data.len())
+            .unwrap_or(0)
+            .to_be_bytes()
+            .to_vec();
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+        out
+    }
+
+    /// A PNG whose header announces `side`×`side` RGB pixels over an empty compressed stream.
+    fn png_bomb(side: u32) -> Vec<u8> {
+        let mut ihdr = side.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&side.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        out.extend(png_chunk(b"IHDR", &ihdr));
+        out.extend(png_chunk(
+            b"IDAT",
+            &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        ));
+        out.extend(png_chunk(b"IEND", &[]));
+        out
+    }
+
+    /// A baseline JPEG header announcing `side`×`side` pixels (three components), no image data.
+    fn jpeg_bomb(side: u16) -> Vec<u8> {
+        let mut out = vec![0xFF, 0xD8];
+        // DQT: one table of ones.
+        out.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
+        out.extend_from_slice(&[1u8; 64]);
+        // SOF0.
+        out.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 0x08]);
+        out.extend_from_slice(&side.to_be_bytes());
+        out.extend_from_slice(&side.to_be_bytes());
+        out.extend_from_slice(&[0x03, 0x01, 0x11, 0x00, 0x02, 0x11, 0x00, 0x03, 0x11, 0x00]);
+        // DHT: a DC and an AC table with one code each.
+        for class in [0x00u8, 0x10] {
+            out.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, class]);
+            let mut counts = [0u8; 16];
+            counts[0] = 1;
+            out.extend_from_slice(&counts);
+            out.push(0x00);
+        }
+        // SOS.
+        out.extend_from_slice(&[
+            0xFF, 0xDA, 0x00, 0x0C, 0x03, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x00, 0x3F, 0x00,
+        ]);
+        out.extend_from_slice(&[0x00; 16]);
+        out.extend_from_slice(&[0xFF, 0xD9]);
+        out
+    }
+
+    #[test]
+    fn decompression_bombs_are_refused_with_a_clear_error_before_decoding() {
+        for (name, bomb) in [("png", png_bomb(100_000)), ("jpeg", jpeg_bomb(65_000))] {
+            match decode_bounded(&bomb) {
+                Err(MediaError::Undecodable(why)) => {
+                    assert!(why.contains("decompression bomb"), "{name}: {why}");
+                }
+                other => panic!("{name}: expected a refusal, got {other:?}"),
+            }
+        }
+        // A real picture of ordinary size still decodes.
+        let mut png = Vec::new();
+        DynamicImage::ImageRgb8(RgbImage::from_pixel(40, 30, Rgb([9, 99, 199])))
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let decoded = decode_bounded(&png).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (40, 30));
+        // Garbage is a clear error too, not a panic.
+        assert!(matches!(
+            decode_bounded(b"not an image at all"),
+            Err(MediaError::Undecodable(_))
+        ));
+    }
 
     fn decode(p: &Picture) -> DynamicImage {
         image::load_from_memory(&p.bytes).expect("a PNG")

@@ -541,6 +541,8 @@ pub async fn outcomes(
     form: CsrfForm<WebCaller<perm::ReceivePackages>>,
 ) -> Result<Redirect, WebError> {
     let id = parse_id(&id)?;
+    // Another organisation's package is not found, whatever the form says.
+    dissemination::package(&state.store, form.caller.granted.principal().org, id).await?;
     let mut entries = Vec::new();
     for value in form.fields.all("outcome") {
         let bad = || WebError::BadRequest(format!("{value:?} is not a report and an outcome"));

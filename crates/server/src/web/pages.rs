@@ -22,6 +22,7 @@ pub struct TopBar {
     pub show_known: bool,
     /// Victim identification (specialists and publication reviewers).
     pub show_victim: bool,
+    pub show_audit: bool,
     /// Which navigation entry is the current page.
     pub current: &'static str,
 }
@@ -40,6 +41,7 @@ impl TopBar {
             show_known: user.principal.can(Permission::ReadReports),
             show_victim: user.principal.can(Permission::ManageKnownMaterial)
                 || user.principal.can(Permission::ApprovePublication),
+            show_audit: user.principal.can(Permission::ReadAudit),
             current,
         }
     }

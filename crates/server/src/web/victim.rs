@@ -1173,6 +1173,8 @@ pub async fn taskforce_act(
     Path(id): Path<i64>,
     form: CsrfForm<WebCaller<perm::ManageKnownMaterial>>,
 ) -> Result<Redirect, WebError> {
+    // An edition the caller's organisation is not in is not found, whatever the form says.
+    vic::taskforce(&state.store, &form.caller.granted, id).await?;
     let f = &form.fields;
     let series = || parse_id(f.get("series"), "series");
     let opt_series = f.text("series").and_then(|s| s.parse().ok());
