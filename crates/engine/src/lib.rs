@@ -15,6 +15,7 @@ pub mod package_flow;
 pub mod packages;
 pub mod pipeline;
 pub mod reports;
+pub mod retention;
 pub mod routing;
 pub mod series_media;
 pub mod triage;

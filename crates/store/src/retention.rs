@@ -30,14 +30,17 @@ pub enum DataClass {
     Referred,
     /// Files of reports (the reports stay, without their media).
     Media,
+    /// Tips the public sent about Trace-an-Object pictures (they may hold a contact).
+    PublicTips,
 }
 
 impl DataClass {
-    pub const ALL: [DataClass; 4] = [
+    pub const ALL: [DataClass; 5] = [
         Self::UnfinishedIntake,
         Self::Informational,
         Self::Referred,
         Self::Media,
+        Self::PublicTips,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl DataClass {
             Self::Informational => "informational",
             Self::Referred => "referred",
             Self::Media => "media",
+            Self::PublicTips => "public_tips",
         }
     }
 
@@ -53,6 +57,7 @@ impl DataClass {
     fn object_kind(self) -> &'static str {
         match self {
             Self::Media => "file",
+            Self::PublicTips => "public_tip",
             _ => "report",
         }
     }
@@ -83,13 +88,20 @@ impl DataClass {
                  WHERE r.received_at < $1 AND ($2 IS NULL OR f.file_id = $2) \
                  ORDER BY f.id LIMIT $3"
             }
+            Self::PublicTips => {
+                "SELECT CAST(t.id AS TEXT) AS object_id FROM public_tip t \
+                 WHERE t.received_at < $1 AND ($2 IS NULL OR CAST(t.id AS TEXT) = $2) \
+                 ORDER BY t.id LIMIT $3"
+            }
         }
     }
 }
 
 /// A data class name that is not known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown data class {0:?} (expected unfinished_intake, informational, referred or media)")]
+#[error(
+    "unknown data class {0:?} (expected unfinished_intake, informational, referred, media or public_tips)"
+)]
 pub struct UnknownDataClass(pub String);
 
 impl FromStr for DataClass {
@@ -222,6 +234,33 @@ impl Store {
                     "sha256": hex::encode(&sha),
                 });
                 (Some(sha), detail)
+            }
+            DataClass::PublicTips => {
+                let id: i64 = candidate.object_id.parse().map_err(|_| {
+                    StoreError::corrupt(format!("tip id {:?}", candidate.object_id))
+                })?;
+                let row = sqlx::query(
+                    "SELECT object_id, body_digest, status, received_at FROM public_tip WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let object: i64 = row.try_get("object_id")?;
+                let digest: Vec<u8> = row.try_get("body_digest")?;
+                let status: String = row.try_get("status")?;
+                let received_at: i64 = row.try_get("received_at")?;
+                sqlx::query("DELETE FROM public_tip WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                // The text and the sender's contact go; the digest of the (normalised) text
+                // stays, so a question about a tip can still be answered by its hash.
+                let detail = serde_json::json!({
+                    "object_id": object,
+                    "status": status,
+                    "received_at": received_at,
+                });
+                (Some(digest), detail)
             }
             DataClass::UnfinishedIntake | DataClass::Informational | DataClass::Referred => {
                 let id: i64 = candidate.object_id.parse().map_err(|_| {

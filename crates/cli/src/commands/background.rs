@@ -23,6 +23,10 @@ pub struct BackgroundArgs {
     /// `config/federation.example.toml`.
     #[arg(long, env = "SAFEGUARD_FEDERATION", value_name = "FILE")]
     pub federation: Option<PathBuf>,
+    /// Retention file (TOML: days per data class, see `config/retention.example.toml`): the
+    /// node purges what is due every hour. Without it nothing is ever deleted by age.
+    #[arg(long, env = "SAFEGUARD_RETENTION", value_name = "FILE")]
+    pub retention: Option<PathBuf>,
 }
 
 /// Loads the federation file with the instance's signing key (DATA/keys/signing.key).
@@ -54,6 +58,18 @@ pub async fn spawn_background(
 ) -> anyhow::Result<Option<Federation>> {
     if pipeline {
         spawn_pipeline(store, vault, &global.data_dir, rules, args.job_lease_secs)?;
+    }
+    if let Some(file) = &args.retention {
+        let policy = safeguard_engine::retention::RetentionPolicy::load(file)?;
+        for (class, period) in policy.periods() {
+            tracing::info!(class = class.as_str(), period = %period, "retention");
+        }
+        safeguard_engine::retention::spawn_retention_task(
+            store.clone(),
+            Arc::new(vault.clone()),
+            policy,
+            std::time::Duration::from_secs(3600),
+        );
     }
     let Some(file) = &args.federation else {
         return Ok(None);

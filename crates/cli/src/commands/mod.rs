@@ -13,6 +13,7 @@ mod import;
 mod known_common;
 mod matching;
 mod package;
+mod retention;
 mod route;
 mod runtime;
 mod serve;
@@ -107,6 +108,9 @@ pub enum Command {
     /// Federation with peer instances: files, peers, deconfliction, the outbox.
     #[command(subcommand)]
     Federation(federation::FederationCommand),
+    /// Retention periods per data class, and the purge of what they make due.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -139,5 +143,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker(args) => runtime::block_on(worker::run(global, args)),
         Command::Jobs(args) => runtime::block_on(worker::jobs(global, args)),
         Command::Federation(cmd) => runtime::block_on(federation::run(global, cmd)),
+        Command::Retention(cmd) => runtime::block_on(retention::run(global, cmd)),
     }
 }
