@@ -46,57 +46,7 @@ impl Store {
     /// Attaches a stored file to a report and counts the reference, with its audit entry.
     pub async fn attach_file(&self, file: &NewFile<'_>) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        let now = now_micros();
-        let size = i64::try_from(file.size).map_err(StoreError::corrupt)?;
-        sqlx::query(
-            "INSERT INTO evidence_blob (sha256, md5, sha1, size, refcount, created_at) VALUES ($1, $2, $3, $4, 1, $5) \
-             ON CONFLICT (sha256) DO UPDATE SET refcount = evidence_blob.refcount + 1",
-        )
-        .bind(file.digests.sha256.as_bytes().to_vec())
-        .bind(file.digests.md5.as_bytes().to_vec())
-        .bind(file.digests.sha1.as_bytes().to_vec())
-        .bind(size)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO report_file (report_id, file_id, sha256, size, original_name, media_type, relevance, uploaded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(file.report.0)
-        .bind(file.file_id)
-        .bind(file.digests.sha256.as_bytes().to_vec())
-        .bind(size)
-        .bind(file.original_name)
-        .bind(file.media_type)
-        .bind(file.relevance.code())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            if StoreError::is_unique_violation(&e) {
-                StoreError::Duplicate { what: "file id", name: file.file_id.to_owned() }
-            } else {
-                e.into()
-            }
-        })?;
-        sqlx::query("UPDATE report SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(file.report.0)
-            .execute(&mut *tx)
-            .await?;
-        audit::append_in(
-            &mut tx,
-            &AuditEvent {
-                actor_user: file.actor_user,
-                actor: file.actor.to_owned(),
-                action: "file.attach".into(),
-                object_kind: "file".into(),
-                object_id: file.file_id.to_owned(),
-                detail: format!("report={} sha256={}", file.report, file.digests.sha256),
-            },
-        )
-        .await?;
+        attach_file_in(&mut tx, file).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -156,6 +106,65 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// [`Store::attach_file`] inside the caller's transaction.
+pub(crate) async fn attach_file_in(
+    tx: &mut AnyConnection,
+    file: &NewFile<'_>,
+) -> Result<(), StoreError> {
+    let now = now_micros();
+    let size = i64::try_from(file.size).map_err(StoreError::corrupt)?;
+    sqlx::query(
+            "INSERT INTO evidence_blob (sha256, md5, sha1, size, refcount, created_at) VALUES ($1, $2, $3, $4, 1, $5) \
+             ON CONFLICT (sha256) DO UPDATE SET refcount = evidence_blob.refcount + 1",
+        )
+        .bind(file.digests.sha256.as_bytes().to_vec())
+        .bind(file.digests.md5.as_bytes().to_vec())
+        .bind(file.digests.sha1.as_bytes().to_vec())
+        .bind(size)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+            "INSERT INTO report_file (report_id, file_id, sha256, size, original_name, media_type, relevance, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(file.report.0)
+        .bind(file.file_id)
+        .bind(file.digests.sha256.as_bytes().to_vec())
+        .bind(size)
+        .bind(file.original_name)
+        .bind(file.media_type)
+        .bind(file.relevance.code())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if StoreError::is_unique_violation(&e) {
+                StoreError::Duplicate { what: "file id", name: file.file_id.to_owned() }
+            } else {
+                e.into()
+            }
+        })?;
+    sqlx::query("UPDATE report SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(file.report.0)
+        .execute(&mut *tx)
+        .await?;
+    audit::append_in(
+        tx,
+        &AuditEvent {
+            actor_user: file.actor_user,
+            actor: file.actor.to_owned(),
+            action: "file.attach".into(),
+            object_kind: "file".into(),
+            object_id: file.file_id.to_owned(),
+            detail: format!("report={} sha256={}", file.report, file.digests.sha256),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 pub(crate) async fn remove_file_in(

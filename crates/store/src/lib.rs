@@ -52,7 +52,9 @@ pub use neighbours::SharedIdentifier;
 pub use package_flow::{PackageListItem, PackageStatistics, RecordedOutcome, ReferralGroup};
 pub use packages::{Outcome, OutcomeCount, PackageState, StoredPackage};
 pub use pipeline::{BlobPdq, KnownWatermark};
-pub use reports::{ReportFilter, ReportPage, ReportSummary, StoredReport, Submission};
+pub use reports::{
+    DemoBulkReport, ReportFilter, ReportPage, ReportSummary, StoredReport, Submission,
+};
 pub use retention::{DataClass, PurgeCandidate, Purged, Tombstone, UnknownDataClass};
 pub use routing::{
     Job, JobCount, NewReferral, Referral, RetryPolicy, RoutingRecord, StoredRouting,

@@ -306,9 +306,21 @@ impl Store {
 
     /// Number of reports stored (all organisations).
     pub async fn count_reports(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM report")
-            .fetch_one(&self.read)
-            .await?;
+        self.count("SELECT COUNT(*) AS n FROM report").await
+    }
+
+    /// Number of referrals (all organisations).
+    pub async fn count_referrals(&self) -> Result<i64, StoreError> {
+        self.count("SELECT COUNT(*) AS n FROM referral").await
+    }
+
+    /// Number of report files (all organisations).
+    pub async fn count_report_files(&self) -> Result<i64, StoreError> {
+        self.count("SELECT COUNT(*) AS n FROM report_file").await
+    }
+
+    async fn count(&self, sql: &'static str) -> Result<i64, StoreError> {
+        let row = sqlx::query(sql).fetch_one(&self.read).await?;
         Ok(row.try_get("n")?)
     }
 }
@@ -890,4 +902,65 @@ async fn load_report(conn: &mut AnyConnection, id: ReportId) -> Result<StoredRep
         holder_org: OrgId(row.try_get("holder_org")?),
         original_media_type: row.try_get("original_media_type")?,
     })
+}
+
+/// One report of a bulk demo load: the submission, when it was received, and its files (their
+/// `report` field is filled in by [`Store::insert_demo_reports`]).
+pub struct DemoBulkReport<'a> {
+    pub submission: Submission<'a>,
+    pub received_at: OffsetDateTime,
+    pub files: Vec<crate::NewFile<'a>>,
+}
+
+impl Store {
+    /// Stores many demo reports in one transaction: each report with its receipt time, its
+    /// files and their audit entries, and (when `enqueue` and finished) its `report.finished`
+    /// job. For `safeguard demo` at scale: one commit per batch instead of one per row.
+    pub async fn insert_demo_reports(
+        &self,
+        reports: &[DemoBulkReport<'_>],
+        enqueue: bool,
+    ) -> Result<Vec<ReportId>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut ids = Vec::with_capacity(reports.len());
+        for r in reports {
+            let sub = &r.submission;
+            let id = insert_report_rows(&mut tx, sub).await?;
+            audit::append_in(
+                &mut tx,
+                &AuditEvent {
+                    actor_user: sub.submitted_by.map(|u| u.0),
+                    actor: sub.actor.to_owned(),
+                    action: "report.create".into(),
+                    object_kind: "report".into(),
+                    object_id: id.0.to_string(),
+                    detail: format!("source={} batch", sub.source),
+                },
+            )
+            .await?;
+            sqlx::query(
+                "UPDATE report SET received_at = $1, updated_at = $1 WHERE id = $2 AND demo = 1",
+            )
+            .bind(micros(r.received_at))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+            for file in &r.files {
+                crate::files::attach_file_in(
+                    &mut tx,
+                    &crate::NewFile {
+                        report: id,
+                        ..*file
+                    },
+                )
+                .await?;
+            }
+            if enqueue && sub.state == IntakeState::Finished {
+                crate::routing::enqueue_in(&mut tx, crate::JOB_REPORT_FINISHED, id.0).await?;
+            }
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
 }

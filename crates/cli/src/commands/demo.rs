@@ -3,13 +3,14 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use safeguard_domain::report::{FileRelevance, IntakeState, ReportSource};
 use safeguard_engine::accounts;
 use safeguard_engine::demo::{synthetic_image, DemoReports, ORGS, USERS};
 use safeguard_engine::linking::{link_report, LinkConfig, NoPdq};
-use safeguard_store::{NewFile, Store, Submission};
+use safeguard_store::{DemoBulkReport, NewFile, Store, Submission};
 use safeguard_vault::Vault;
 use time::OffsetDateTime;
 
@@ -29,6 +30,11 @@ pub struct DemoArgs {
     /// Create the data and exit instead of serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// Demo sets up to this many reports go through the after-acknowledgement pipeline and are
+    /// cross-checked at once; larger ones are stored and routed in batches as they are created
+    /// (about a thousand reports a second) and cross-checked later by `safeguard link run`.
+    #[arg(long, default_value_t = 20_000)]
+    pub pipeline_up_to: u64,
 }
 
 const ACTOR: &str = "demo";
@@ -40,8 +46,14 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
     runtime::init_logging("info,sqlx=warn,tower_http=warn");
     let store = runtime::open_store(&global).await?;
     let vault = runtime::open_vault(&global.data_dir)?;
+    // The demo routes its reports with the example rules (EU countries through the demo
+    // coordinator), so priorities and referrals appear within seconds of start.
+    let rules = global.data_dir.join("routing.toml");
+    if !rules.exists() {
+        std::fs::write(&rules, EXAMPLE_RULES)?;
+    }
     if store.list_orgs().await?.is_empty() {
-        seed(&store, &vault, args.reports).await?;
+        seed(&store, &vault, args.reports, args.pipeline_up_to, &rules).await?;
     } else {
         eprintln!("the database already has organisations: keeping its data, not adding demo data");
     }
@@ -55,12 +67,6 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
     if args.no_serve {
         println!("{banner}");
         return Ok(ExitCode::SUCCESS);
-    }
-    // The demo routes its reports with the example rules (EU countries through the demo
-    // coordinator), so priorities and referrals appear within seconds of start.
-    let rules = global.data_dir.join("routing.toml");
-    if !rules.exists() {
-        std::fs::write(&rules, EXAMPLE_RULES)?;
     }
     super::background::spawn_pipeline(&store, &vault, &global.data_dir, Some(&rules), 300)?;
     serve::serve(
@@ -76,13 +82,35 @@ pub async fn run(global: GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode>
     .await
 }
 
-/// Demo data sets up to this size are cross-checked (linked) when created.
-const LINK_AT_SEED_UP_TO: u64 = 20_000;
-
 /// Distinct synthetic pictures in the demo; reports share them, as real reports share files.
 const DEMO_IMAGES: u64 = 60;
 
-async fn seed(store: &Store, vault: &Vault, reports: u64) -> anyhow::Result<()> {
+/// Reports stored per transaction.
+const BATCH: u64 = 500;
+
+/// The example rules and the bundled geolocation data, for routing a large demo set as it is
+/// created.
+async fn scale_routing(
+    store: &Store,
+    rules: &std::path::Path,
+) -> anyhow::Result<(safeguard_geo::Geolocator, safeguard_engine::routing::Router)> {
+    let file = safeguard_engine::routing::RulesFile::load(rules)?;
+    let router = safeguard_engine::routing::Router::new(store, file.current()).await?;
+    let data_dir = rules.parent().unwrap_or(std::path::Path::new("."));
+    let geo = safeguard_geo::Geolocator::builder()
+        .data_dir(data_dir)
+        .build()
+        .context("loading geolocation data")?;
+    Ok((geo, router))
+}
+
+async fn seed(
+    store: &Store,
+    vault: &Vault,
+    reports: u64,
+    pipeline_up_to: u64,
+    rules_path: &std::path::Path,
+) -> anyhow::Result<()> {
     for org in ORGS {
         accounts::add_org(store, org.name, org.kind, org.country, ACTOR).await?;
     }
@@ -111,45 +139,85 @@ async fn seed(store: &Store, vault: &Vault, reports: u64) -> anyhow::Result<()> 
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let now = OffsetDateTime::now_utc();
     let mut generator = DemoReports::new(2026, now);
-    for _ in 0..reports {
-        let report = generator.next_report();
-        let (stored, _) = store
-            .insert_report(&Submission {
-                source: ReportSource::Demo,
-                reporter_org: company.id,
-                holder_org: hotline.id,
-                submitted_by: None,
-                actor: ACTOR,
-                state: IntakeState::Finished,
-                report: &report,
-                original: None,
-                idempotency: None,
-            })
-            .await?;
-        // Received a little after the incident, so the queue shows ages and the charts show days.
-        let received =
-            (report.incident.occurred_at + time::Duration::minutes(rng.gen_range(5..600))).min(now);
-        store
-            .backdate_demo_report(stored.report.id, received)
-            .await?;
-        for n in 0..rng.gen_range(0..3) {
-            let blob = &images[rng.gen_range(0..images.len())];
-            let file_id = format!("{:032x}", rng.gen::<u128>());
-            store
-                .attach_file(&NewFile {
-                    report: stored.report.id,
-                    file_id: &file_id,
-                    digests: blob.digests,
-                    size: blob.size,
-                    original_name: Some(&format!("demo-pattern-{n}.png")),
-                    media_type: Some("image/png"),
-                    relevance: FileRelevance::Reported,
-                    actor_user: None,
-                    actor: ACTOR,
+    // Small demo sets go through the after-acknowledgement pipeline (a `report.finished` job
+    // each: matching, routing, linking, within seconds of start); large ones are routed here,
+    // batch by batch, and linked later by `safeguard link run`.
+    let at_scale = reports > pipeline_up_to;
+    let routing = if at_scale {
+        Some(scale_routing(store, rules_path).await?)
+    } else {
+        None
+    };
+    let names: Vec<String> = (0..3).map(|n| format!("demo-pattern-{n}.png")).collect();
+    let mut left = reports;
+    while left > 0 {
+        let n = left.min(BATCH);
+        left -= n;
+        let mut batch = Vec::with_capacity(n as usize);
+        let mut file_ids = Vec::new();
+        for _ in 0..n {
+            let report = generator.next_report();
+            // Received a little after the incident, so the queue shows ages and the charts
+            // show days.
+            let received = (report.incident.occurred_at
+                + time::Duration::minutes(rng.gen_range(5..600)))
+            .min(now);
+            let files: Vec<(usize, String, usize)> = (0..rng.gen_range(0..3))
+                .map(|k| {
+                    let image = rng.gen_range(0..images.len());
+                    (k, format!("{:032x}", rng.gen::<u128>()), image)
                 })
-                .await?;
+                .collect();
+            file_ids.push(files);
+            batch.push((report, received));
         }
-        bar.inc(1);
+        let bulk: Vec<DemoBulkReport<'_>> = batch
+            .iter()
+            .zip(&file_ids)
+            .map(|((report, received), files)| DemoBulkReport {
+                submission: Submission {
+                    source: ReportSource::Demo,
+                    reporter_org: company.id,
+                    holder_org: hotline.id,
+                    submitted_by: None,
+                    actor: ACTOR,
+                    state: IntakeState::Finished,
+                    report,
+                    original: None,
+                    idempotency: None,
+                },
+                received_at: *received,
+                files: files
+                    .iter()
+                    .map(|(k, file_id, image)| NewFile {
+                        report: safeguard_domain::report::ReportId(0),
+                        file_id,
+                        digests: images[*image].digests,
+                        size: images[*image].size,
+                        original_name: Some(&names[*k]),
+                        media_type: Some("image/png"),
+                        relevance: FileRelevance::Reported,
+                        actor_user: None,
+                        actor: ACTOR,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let ids = store.insert_demo_reports(&bulk, !at_scale).await?;
+        if let Some((geo, router)) = &routing {
+            for chunk in ids.chunks(100) {
+                let reports: Vec<_> = chunk.iter().map(|&id| (id, None)).collect();
+                safeguard_engine::routing::route_reports_with(
+                    store,
+                    geo,
+                    router,
+                    &reports,
+                    OffsetDateTime::now_utc(),
+                )
+                .await?;
+            }
+        }
+        bar.inc(n);
     }
     bar.finish();
     // Victim identification: series of synthetic scenes with visible clues, an object on the
@@ -158,7 +226,7 @@ async fn seed(store: &Store, vault: &Vault, reports: u64) -> anyhow::Result<()> 
     // Cross-check the reports, so the cluster view and deconfliction have something to show
     // (one transaction per report: large benchmark data sets skip it, `safeguard link run`
     // does it later).
-    if reports > LINK_AT_SEED_UP_TO {
+    if at_scale {
         eprintln!(
             "{reports} reports: not cross-checking them now (run `safeguard link run` for that)"
         );
