@@ -196,6 +196,24 @@ c_alerts="$(c federation outbox >/dev/null; api "$t_h_at_c" GET "$PC" /api/v1/fe
 jq -e 'any(.[]; .peer == "hotline" and .value == "demo-one@example.net") and all(.[]; .value != "only-hotline@example.net")' <<<"$c_alerts" >/dev/null \
   || { echo "FAIL the coordinator has no alert: $c_alerts"; exit 1; }
 echo "ok   deconfliction alerted both sides and revealed only shared identifiers"
+
+# 6. A hash set shared with a peer: the hotline's own shared set goes through the outbox and is
+#    imported at the coordinator as a shared set owned by the organisation standing for the
+#    hotline; sharing the unchanged set again queues nothing; an unshared set is refused.
+vics="$root/crates/formats/tests/data/vics/vics2-hashset-synthetic.json"
+h import vics "$vics" --set "Hotline known" --org "Hotline" --shared --source "synthetic test set" >/dev/null
+share="$(h federation share-hash-set --file "$work/h.toml" --peer coordinator --set "Hotline known" 2>/dev/null)"
+jq -e '.queued == true and .entries == 2' <<<"$share" >/dev/null || { echo "FAIL sharing: $share"; exit 1; }
+again="$(h federation share-hash-set --file "$work/h.toml" --peer coordinator --set "Hotline known" 2>/dev/null)"
+jq -e '.queued == false' <<<"$again" >/dev/null || { echo "FAIL an unchanged set was queued again: $again"; exit 1; }
+h import vics "$vics" --set "Hotline private" --org "Hotline" >/dev/null
+if h federation share-hash-set --file "$work/h.toml" --peer coordinator --set "Hotline private" >/dev/null 2>"$work/private.err"; then
+  echo "FAIL an unshared hash set was shared"; exit 1
+fi
+grep -q "not marked shared" "$work/private.err" || { echo "FAIL unclear refusal: $(cat "$work/private.err")"; exit 1; }
+set_at_c() { api "$t_h_at_c" GET "$PC" /api/v1/hash-sets | jq -e 'any(.[]; .name == "Hotline known (from hotline)" and .entries == 2 and .shared)' >/dev/null; }
+wait_for "the shared hash set at the coordinator" 30 set_at_c
+echo "ok   a shared hash set reached the coordinator (2 entries, queued once; an unshared set is refused)"
 echo "federation: all checks passed"
 
 # Benchmark (outside CI): FEDERATION_BENCH_REPORTS=N runs N more reports through the chain and

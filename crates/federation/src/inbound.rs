@@ -97,6 +97,10 @@ impl Federation {
             "ack" => self.receive_ack(store, peer, peer_org, &envelope).await?,
             "outcome" => self.receive_outcome(store, peer, &envelope).await?,
             "deconflict" => self.receive_deconflict(store, peer, &envelope).await?,
+            "hash_set" => {
+                self.receive_hash_set(store, peer, peer_org, &envelope)
+                    .await?
+            }
             other => return Err(FederationError::Invalid(format!("unknown kind {other:?}"))),
         };
         if envelope.kind != "deconflict" {
@@ -119,7 +123,9 @@ impl Federation {
         })
     }
 
-    fn payload<T: serde::de::DeserializeOwned>(envelope: &Envelope) -> Result<T, FederationError> {
+    pub(crate) fn payload<T: serde::de::DeserializeOwned>(
+        envelope: &Envelope,
+    ) -> Result<T, FederationError> {
         serde_json::from_value(envelope.payload.clone())
             .map_err(|e| FederationError::Invalid(format!("{} payload: {e}", envelope.kind)))
     }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod deconflict;
 mod inbound;
 mod outbound;
+pub mod sharing;
 
 use std::sync::Arc;
 

@@ -57,6 +57,17 @@ pub enum FederationCommand {
         #[arg(long)]
         peer: String,
     },
+    /// Share one of this instance's hash sets (owned by its organisation and marked shared) with
+    /// a peer: queued in the outbox, delivered by the federation worker of `serve`/`worker`.
+    ShareHashSet {
+        #[arg(long, env = "SAFEGUARD_FEDERATION", value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long)]
+        peer: String,
+        /// The hash set's name.
+        #[arg(long)]
+        set: String,
+    },
     /// List deliveries to peers (JSON lines, newest first).
     Outbox {
         /// Only those not delivered yet.
@@ -135,6 +146,22 @@ pub async fn run(global: GlobalArgs, cmd: FederationCommand) -> anyhow::Result<E
                 println!("{}", serde_json::to_string(s)?);
             }
             eprintln!("{} identifier(s) shared with {peer}", shared.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        FederationCommand::ShareHashSet { file, peer, set } => {
+            let store = runtime::open_store(&global).await?;
+            let federation = background::load_federation(&global, &store, &file).await?;
+            let stored = store
+                .hash_set_by_name(&set)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no hash set named {set:?}"))?;
+            let shared = federation.share_hash_set(&store, &peer, stored.id).await?;
+            println!("{}", serde_json::to_string(&shared)?);
+            if !shared.queued {
+                eprintln!(
+                    "this content of {set:?} was already queued for {peer}: nothing new to send"
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         FederationCommand::Outbox { pending } => {
