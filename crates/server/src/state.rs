@@ -53,6 +53,10 @@ pub struct AppState {
     pub signing_key: Option<Arc<safeguard_engine::packages::SigningKey>>,
     /// Federation with peer instances; `/api/v1/federation/envelopes` answers 503 without it.
     pub federation: Option<safeguard_federation::Federation>,
+    /// Where geolocation data is read from (the data folder's updated copy, else the bundled
+    /// tables), and the geolocator, loaded once on first use.
+    geo_data_dir: Option<std::path::PathBuf>,
+    geolocator: Arc<tokio::sync::OnceCell<Arc<safeguard_geo::Geolocator>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -74,7 +78,38 @@ impl AppState {
             intake: None,
             signing_key: None,
             federation: None,
+            geo_data_dir: None,
+            geolocator: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// Geolocation from `data_dir` (a copy written by `safeguard geo update` takes precedence
+    /// over the bundled tables).
+    pub fn with_geo_data_dir(mut self, data_dir: &std::path::Path) -> Self {
+        self.geo_data_dir = Some(data_dir.to_owned());
+        self
+    }
+
+    /// The geolocator, loaded on first use and kept.
+    pub async fn geolocator(
+        &self,
+    ) -> Result<Arc<safeguard_geo::Geolocator>, safeguard_geo::GeoError> {
+        let dir = self.geo_data_dir.clone();
+        self.geolocator
+            .get_or_try_init(|| async move {
+                let loaded = tokio::task::spawn_blocking(move || match dir {
+                    Some(dir) => safeguard_geo::Geolocator::builder().data_dir(&dir).build(),
+                    None => safeguard_geo::Geolocator::bundled(),
+                })
+                .await
+                .map_err(|e| safeguard_geo::GeoError::Io {
+                    context: "loading geolocation data".into(),
+                    source: std::io::Error::other(e),
+                })??;
+                Ok(Arc::new(loaded))
+            })
+            .await
+            .cloned()
     }
 
     /// The same state with another media source (the evidence vault).

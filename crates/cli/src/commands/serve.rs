@@ -259,7 +259,8 @@ pub async fn serve_with(
     let state = AppState::new(store.clone(), config)
         .with_media(Arc::new(VaultMedia::new(vault)))
         .with_intake(intake)
-        .with_signing_key(Arc::new(signing_key));
+        .with_signing_key(Arc::new(signing_key))
+        .with_geo_data_dir(data_dir);
     let state = match federation {
         Some(f) => state.with_federation(f),
         None => state,

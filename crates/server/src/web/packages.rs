@@ -230,17 +230,20 @@ pub async fn build(
     let key = state.signing_key.as_ref().ok_or_else(|| {
         WebError::BadRequest("this instance has no package signing key configured".into())
     })?;
-    // ISP requests are grouped by the network operator the bundled geolocation data names
-    // (packages are built rarely; loading the tables takes milliseconds).
-    let geo = tokio::task::spawn_blocking(safeguard_geo::Geolocator::bundled)
-        .await
-        .map_err(|_| WebError::Internal)?
-        .map_err(|e| {
-            tracing::error!(error = %e, "loading the bundled geolocation data");
-            WebError::Internal
-        })?;
-    let built =
-        package_flow::build(&state.store, &form.caller.granted, to, &geo, key.as_ref()).await?;
+    // ISP requests are grouped by the network operator the geolocation data names (loaded
+    // once per process).
+    let geo = state.geolocator().await.map_err(|e| {
+        tracing::error!(error = %e, "loading the geolocation data");
+        WebError::Internal
+    })?;
+    let built = package_flow::build(
+        &state.store,
+        &form.caller.granted,
+        to,
+        geo.as_ref(),
+        key.as_ref(),
+    )
+    .await?;
     Ok(Redirect::to(&format!("/packages/{}?done=built", built.id)))
 }
 
