@@ -165,15 +165,25 @@ pub async fn list(
                 packaged: g.packaged,
             })
             .collect();
+        // Organisation names once each, not once per referral.
+        let mut names = std::collections::HashMap::new();
         for r in state.store.held_referrals(org, 500).await? {
             let next = package_flow::onward(&r, &user.org_name);
             if next.is_empty() {
                 continue;
             }
+            let from = match names.get(&r.from_org) {
+                Some(name) => String::clone(name),
+                None => {
+                    let name = state.store.org(r.from_org).await?.name.to_string();
+                    names.insert(r.from_org, name.clone());
+                    name
+                }
+            };
             held.push(HeldRow {
                 id: r.id,
                 report_id: r.report_id.0,
-                from: state.store.org(r.from_org).await?.name.to_string(),
+                from,
                 reason: r.reason,
                 received: when(r.created_at),
                 onward: next.join(", "),
